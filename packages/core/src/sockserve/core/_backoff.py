@@ -1,0 +1,69 @@
+"""Back-off after an accept that failed for lack of resources."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+
+__all__ = ["ACCEPT_CAPACITY_ERRNOS", "AcceptBackoff"]
+
+logger = logging.getLogger("sockserve.core")
+
+#: Errors that mean "out of resources", not "this connection failed": retrying
+#: at once would fail again and spin the CPU. trio and gevent treat the same
+#: set this way.
+ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+#: The first pause; it doubles on each further failure up to the limit. gevent
+#: uses the same range: short enough to recover fast when one descriptor frees
+#: up, long enough that an exhausted process is not woken 100,000 times a second.
+FIRST_DELAY = 0.01
+MAX_DELAY = 1.0
+
+
+class AcceptBackoff:
+    """Tracks capacity failures of ``accept()`` and how long to pause after one.
+
+    Not thread-safe: it belongs to the one thread that runs the accept loop.
+    """
+
+    def __init__(self, first_delay: float = FIRST_DELAY, max_delay: float = MAX_DELAY) -> None:
+        if not 0 < first_delay <= max_delay:
+            raise ValueError(
+                f"need 0 < first_delay <= max_delay, got {first_delay!r} and {max_delay!r}"
+            )
+        self._first_delay = first_delay
+        self._max_delay = max_delay
+        self._delay = 0.0
+        self._resume_at = 0.0
+
+    @property
+    def delay(self) -> float:
+        """The current pause in seconds; 0 when the last accept succeeded."""
+        return self._delay
+
+    def failed(self, exc: OSError) -> bool:
+        """Record a failed accept; return whether it calls for a pause.
+
+        Capacity errors (`ACCEPT_CAPACITY_ERRNOS`) start or lengthen a pause and
+        are logged; any other error is the one connection's and is ignored.
+        """
+        if exc.errno not in ACCEPT_CAPACITY_ERRNOS:
+            return False
+        self._delay = min(self._max_delay, self._delay * 2 or self._first_delay)
+        self._resume_at = time.monotonic() + self._delay
+        logger.warning(
+            "accept() failed: %s; not accepting for %.3f s", exc.strerror or exc, self._delay
+        )
+        return True
+
+    def succeeded(self) -> None:
+        """Record a successful accept: the next failure starts from the first delay."""
+        self._delay = 0.0
+
+    def remaining(self) -> float:
+        """Seconds left in the current pause (0 when not pausing)."""
+        if not self._delay:
+            return 0.0
+        return max(0.0, self._resume_at - time.monotonic())

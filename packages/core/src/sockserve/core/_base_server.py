@@ -1,0 +1,299 @@
+"""`BaseServer`: the request loop and hooks of the stdlib's ``socketserver.BaseServer``."""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket as _socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Generic
+
+from typing_extensions import Self
+
+from ._backoff import AcceptBackoff
+from ._types import AddressT, RequestT
+from ._wakeup import Waker
+
+__all__ = ["BaseServer"]
+
+# poll() watches any descriptor number with one syscall; select() is the fallback
+# (Windows). Third-party tests patch this name, as they do the stdlib's.
+_ServerSelector: type[selectors.BaseSelector] = (
+    selectors.PollSelector if hasattr(selectors, "PollSelector") else selectors.SelectSelector
+)
+
+
+class BaseServer(Generic[RequestT, AddressT]):
+    """The request loop and overridable hooks, with no socket of its own.
+
+    Behaves like the stdlib's ``socketserver.BaseServer`` with two fixes:
+
+    * `shutdown` wakes `serve_forever` at once through a wake-up socket, where
+      the stdlib notices only at the next ``poll_interval`` tick;
+    * an ``accept()`` that fails for lack of resources (EMFILE, ENFILE,
+      ENOBUFS, ENOMEM) is logged to the ``sockserve.core`` logger and paused
+      for 10 ms, doubling up to 1 s, instead of being retried in a busy loop.
+
+    Subclasses provide ``socket``, ``fileno()`` and `get_request` (see
+    `sockserve.core.SocketServer`).
+
+    Attributes:
+        timeout: Seconds `handle_request` waits before `handle_timeout`;
+            ``None`` (the default) waits forever. `serve_forever` ignores it.
+        server_address: The address passed to the constructor.
+        RequestHandlerClass: Called as ``RequestHandlerClass(request,
+            client_address, server)`` once per request.
+    """
+
+    timeout: float | None = None
+    socket: _socket.socket
+    server_address: AddressT
+    RequestHandlerClass: Callable[[RequestT, AddressT, Self], object]
+
+    def __init__(
+        self,
+        server_address: AddressT,
+        RequestHandlerClass: Callable[[RequestT, AddressT, Self], object],
+    ) -> None:
+        # Deliberately not cooperative (no super().__init__()), like the stdlib:
+        # xmlrpc.server.SimpleXMLRPCServer has SimpleXMLRPCDispatcher after us
+        # in its MRO and would have its settings reset.
+        self.server_address = server_address
+        self.RequestHandlerClass = RequestHandlerClass
+        self.__is_shut_down = threading.Event()
+        self.__shutdown_request = False
+        self.__waker: Waker | None = None
+        self.__waker_lock = threading.Lock()
+        self.__serving_thread: int | None = None
+        self.__backoff = AcceptBackoff()
+
+    def fileno(self) -> int:
+        """Return the descriptor `serve_forever` and `handle_request` watch."""
+        raise NotImplementedError(f"{type(self).__name__} must define fileno()")
+
+    def get_request(self) -> tuple[RequestT, AddressT]:
+        """Accept or receive one request; see `ServerProtocol.get_request`."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_request()")
+
+    def server_activate(self) -> None:
+        """Hook called by a socket server's constructor; does nothing here."""
+
+    def serve_forever(self, poll_interval: float | None = 0.5) -> None:
+        """Handle requests one at a time until `shutdown` or `request_shutdown`.
+
+        Blocks the calling thread. Calls `service_actions` after each request
+        and at least every ``poll_interval`` seconds (never, if it is None).
+        Exceptions other than those `handle_error` reports propagate, and the
+        loop can then be started again.
+        """
+        self.__is_shut_down.clear()
+        self.__serving_thread = threading.get_ident()
+        try:
+            with _ServerSelector() as selector, self.__wake_up_channel() as waker:
+                selector.register(waker, selectors.EVENT_READ)
+                while not self.__shutdown_requested():
+                    ready = selector.select(self.__prepare_wait(selector, poll_interval))
+                    if self.__shutdown_requested():  # bpo-35017: accept nothing after shutdown()
+                        break
+                    for key, _events in ready:
+                        if key.fileobj is waker:
+                            waker.drain()
+                        else:
+                            self._handle_request_noblock()
+                    self.service_actions()
+        finally:
+            self.__serving_thread = None
+            self.__shutdown_request = False
+            self.__is_shut_down.set()
+
+    def __shutdown_requested(self) -> bool:
+        # A method, not the bare attribute: another thread sets it mid-loop.
+        return self.__shutdown_request
+
+    def shutdown(self) -> None:
+        """Stop `serve_forever` and block until it has returned.
+
+        Returns within milliseconds whatever the ``poll_interval``. Called
+        before `serve_forever` starts, it blocks until that starts, which then
+        returns at once. Does not close the socket (see `server_close`).
+
+        Raises:
+            RuntimeError: Called from the thread running `serve_forever` (for
+                instance from a handler of a non-threading server), where
+                waiting would deadlock: use `request_shutdown` there.
+        """
+        if self.__serving_thread == threading.get_ident():
+            raise RuntimeError(
+                "shutdown() called from the thread running serve_forever() would wait "
+                "for itself forever; call request_shutdown() there instead"
+            )
+        self.request_shutdown()
+        self.__is_shut_down.wait()
+
+    def request_shutdown(self) -> None:
+        """Ask `serve_forever` to return, without waiting for it. Never blocks.
+
+        Safe from any thread, including a handler running on the serving
+        thread: the loop returns once that request has been handled.
+        """
+        self.__shutdown_request = True
+        with self.__waker_lock:
+            if self.__waker is not None:
+                self.__waker.wake()
+
+    def service_actions(self) -> None:
+        """Hook called by `serve_forever` on every pass through its loop."""
+
+    def handle_request(self) -> None:
+        """Wait for one request and handle it, or call `handle_timeout`.
+
+        Blocks for up to the smaller of `timeout` and ``socket.gettimeout()``;
+        forever if both are None.
+
+        Raises:
+            ValueError: The socket is closed.
+        """
+        timeout = self._request_timeout()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.__sit_out_backoff(deadline):
+            return self.handle_timeout()
+        with _ServerSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            while True:
+                if selector.select(timeout):
+                    return self._handle_request_noblock()
+                if deadline is not None:
+                    timeout = deadline - time.monotonic()
+                    if timeout < 0:
+                        return self.handle_timeout()
+
+    def _request_timeout(self) -> float | None:
+        # The socket's own timeout predates BaseServer.timeout; the stdlib
+        # honours both and so must we (urllib's tests rely on it).
+        timeout = self.socket.gettimeout()
+        if timeout is None:
+            return self.timeout
+        if self.timeout is None:
+            return timeout
+        return min(timeout, self.timeout)
+
+    def _handle_request_noblock(self) -> None:
+        """Get one request, which must be ready, and dispatch it.
+
+        Private in the stdlib yet overridden by third parties; kept with the
+        same name and contract. An `OSError` from `get_request` drops that
+        request silently (capacity errors start an accept back-off).
+        """
+        try:
+            request, client_address = self.get_request()
+        except OSError as exc:
+            self.__backoff.failed(exc)
+            return
+        if self.__backoff.delay:
+            self.__backoff.succeeded()
+        self._dispatch_request(request, client_address)
+
+    def _dispatch_request(self, request: RequestT, client_address: AddressT) -> None:
+        """Verify, process and clean up one request that has been received."""
+        if not self.verify_request(request, client_address):
+            self.shutdown_request(request)
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+        except BaseException:
+            self.shutdown_request(request)
+            raise
+
+    def handle_timeout(self) -> None:
+        """Hook called when `handle_request` times out; does nothing here."""
+
+    def verify_request(self, request: RequestT, client_address: AddressT) -> bool:
+        """Return True to process the request; False shuts it down unprocessed."""
+        return True
+
+    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+        """Call `finish_request`, then `shutdown_request`. Mix-ins override this."""
+        self.finish_request(request, client_address)
+        self.shutdown_request(request)
+
+    def finish_request(self: Self, request: RequestT, client_address: AddressT) -> None:
+        """Handle the request by instantiating `RequestHandlerClass`."""
+        self.RequestHandlerClass(request, client_address, self)
+
+    def server_close(self) -> None:
+        """Release the server's resources; does nothing here."""
+
+    def shutdown_request(self, request: RequestT) -> None:
+        """Shut down and close one request; here, just `close_request`."""
+        self.close_request(request)
+
+    def close_request(self, request: RequestT) -> None:
+        """Release one request's resources; does nothing here."""
+
+    def handle_error(self, request: RequestT, client_address: AddressT) -> None:
+        """Print the exception being handled to ``sys.stderr``, and carry on.
+
+        Called inside the ``except`` block, so overrides may use
+        ``sys.exc_info()`` or a bare ``raise``. The report is the stdlib's,
+        line for line.
+        """
+        print("-" * 40, file=sys.stderr)
+        print("Exception occurred during processing of request from", client_address, file=sys.stderr)
+        traceback.print_exc()
+        print("-" * 40, file=sys.stderr)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.server_close()
+
+    @contextlib.contextmanager
+    def __wake_up_channel(self) -> Iterator[Waker]:
+        waker = Waker()
+        with self.__waker_lock:
+            self.__waker = waker
+        try:
+            yield waker
+        finally:
+            with self.__waker_lock:
+                self.__waker = None
+            waker.close()
+
+    def __prepare_wait(
+        self, selector: selectors.BaseSelector, poll_interval: float | None
+    ) -> float | None:
+        """Watch the socket unless accepting is paused; return how long to wait."""
+        pause = self.__backoff.remaining()
+        watching = self in selector.get_map()
+        if pause and watching:
+            selector.unregister(self)
+        elif not pause and not watching:
+            selector.register(self, selectors.EVENT_READ)
+        if pause and (poll_interval is None or pause < poll_interval):
+            return pause
+        return poll_interval
+
+    def __sit_out_backoff(self, deadline: float | None) -> bool:
+        """Sleep through an accept pause; return False if the deadline passes first."""
+        pause = self.__backoff.remaining()
+        if not pause:
+            return True
+        if deadline is not None and time.monotonic() + pause >= deadline:
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            return False
+        time.sleep(pause)
+        return True

@@ -1,0 +1,143 @@
+"""Request handlers: the stdlib's three, typed by request, server and address."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket as _socket
+from typing import ClassVar, Generic, cast
+
+from typing_extensions import TypeVar
+
+from ._protocols import ServerLifecycleProtocol
+from ._socket_writer import SocketWriter
+from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
+
+__all__ = ["BaseRequestHandler", "DatagramRequestHandler", "StreamRequestHandler"]
+
+#: The server a handler expects; a handler that names none sees any server.
+ServerT = TypeVar("ServerT", default=ServerLifecycleProtocol)
+
+
+class BaseRequestHandler(Generic[RequestT, ServerT, AddressT]):
+    """Handles one request; a server instantiates it once per request.
+
+    The constructor stores its arguments, calls `setup`, then `handle`, then
+    `finish` (even if `handle` raised; not if `setup` raised). Exceptions
+    propagate to the server, which reports them through ``handle_error``.
+
+    Type parameters, all optional: the request type, the server class the
+    handler expects (so ``self.server`` has its attributes), and the client
+    address type.
+    """
+
+    request: RequestT
+    client_address: AddressT
+    server: ServerT
+
+    def __init__(self, request: RequestT, client_address: AddressT, server: ServerT) -> None:
+        self.request = request
+        self.client_address = client_address
+        self.server = server
+        self.setup()
+        try:
+            self.handle()
+        finally:
+            self.finish()
+
+    def setup(self) -> None:
+        """Prepare for `handle`; does nothing here."""
+
+    def handle(self) -> None:
+        """Serve the request; does nothing here."""
+
+    def finish(self) -> None:
+        """Clean up after `handle`; does nothing here."""
+
+
+class StreamRequestHandler(BaseRequestHandler[StreamRequest, ServerT, AddressT]):
+    """A handler for a connection, read through `rfile` and written through `wfile`.
+
+    Attributes:
+        rbufsize: Buffer size of `rfile`; -1 (default) buffers, 0 gives the raw
+            ``socket.SocketIO``.
+        wbufsize: Buffer size of `wfile`; 0 (default) sends every write at
+            once, other values buffer until ``flush()``.
+        timeout: If not None, the connection's timeout: a read or write that
+            waits longer raises ``TimeoutError``.
+        disable_nagle_algorithm: Set ``TCP_NODELAY`` on the connection.
+            (sockserve's ``TCPServer`` already does, by default.)
+        connection: The connected socket (the same object as `request`).
+        rfile: Reads from the connection.
+        wfile: Writes to the connection.
+    """
+
+    rbufsize: ClassVar[int] = -1
+    wbufsize: ClassVar[int] = 0
+    timeout: ClassVar[float | None] = None
+    disable_nagle_algorithm: ClassVar[bool] = False
+
+    connection: StreamRequest
+    rfile: io.BufferedIOBase
+    wfile: io.BufferedIOBase
+
+    def setup(self) -> None:
+        """Apply `timeout` and `disable_nagle_algorithm`; open `rfile` and `wfile`."""
+        self.connection = self.request
+        if self.timeout is not None:
+            self.connection.settimeout(self.timeout)
+        if self.disable_nagle_algorithm:
+            self.connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, True)
+        # rbufsize 0 yields a raw SocketIO; typed as the buffered file it
+        # stands in for, as typeshed does, since both read the same way.
+        self.rfile = cast(io.BufferedIOBase, self.connection.makefile("rb", self.rbufsize))
+        if self.wbufsize == 0:
+            self.wfile = SocketWriter(self.connection)
+        else:
+            self.wfile = cast(io.BufferedIOBase, self.connection.makefile("wb", self.wbufsize))
+
+    def finish(self) -> None:
+        """Flush `wfile` (ignoring a failed flush: the peer may be gone), close both files.
+
+        The connection itself stays open; the server closes it.
+        """
+        if not self.wfile.closed:
+            with contextlib.suppress(OSError):
+                self.wfile.flush()
+        self.wfile.close()
+        self.rfile.close()
+
+
+class DatagramRequestHandler(BaseRequestHandler[DatagramRequest, ServerT, AddressT]):
+    """A handler for one datagram: read it from `rfile`, write the reply to `wfile`.
+
+    `finish` sends whatever was written to `wfile` back to the client as one
+    datagram, even when nothing was written (an empty datagram), as the stdlib
+    does.
+
+    Attributes:
+        packet: The datagram received.
+        socket: The server's socket, which the reply is sent through.
+        rfile: Reads the datagram.
+        wfile: Collects the reply.
+    """
+
+    packet: bytes
+    socket: _socket.socket
+    rfile: io.BytesIO
+    wfile: io.BytesIO
+
+    def setup(self) -> None:
+        """Unpack the request and open `rfile` and `wfile` in memory."""
+        self.packet, self.socket = self.request
+        self.rfile = io.BytesIO(self.packet)
+        self.wfile = io.BytesIO()
+
+    def finish(self) -> None:
+        """Send `wfile`'s contents to the client as one datagram.
+
+        Raises:
+            OSError: The reply could not be sent (for instance, the client is
+                an unbound Unix socket); the server reports it via ``handle_error``.
+        """
+        self.socket.sendto(self.wfile.getvalue(), self.client_address)  # type: ignore[call-overload]  # AddressT is a socket address

@@ -1,0 +1,160 @@
+"""Socket servers of any address family: the stream and datagram bases.
+
+The family lives in the subclasses (``sockserve.inet``, ``sockserve.unix``),
+so that each of those packages depends on this core alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket as _socket
+from collections.abc import Callable
+from typing import ClassVar
+
+from typing_extensions import Self
+
+from ._base_server import BaseServer
+from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
+
+__all__ = ["DatagramServer", "SocketServer", "StreamServer"]
+
+# SO_REUSEPORT means "share this port" for IP only; Linux 6.12.9 and later
+# reject it on AF_UNIX sockets with EOPNOTSUPP (CPython gh-128916).
+_REUSE_PORT_FAMILIES = frozenset({_socket.AF_INET, _socket.AF_INET6})
+
+
+class SocketServer(BaseServer[RequestT, AddressT]):
+    """A `BaseServer` that owns a socket of ``address_family`` and ``socket_type``.
+
+    The constructor creates the socket, then (if ``bind_and_activate``) calls
+    `server_bind` and `server_activate`; if either raises, the socket is closed
+    and the exception propagates.
+
+    Attributes:
+        address_family: The socket family; subclasses must set it.
+        socket_type: The socket type; subclasses must set it.
+        allow_reuse_address: Set ``SO_REUSEADDR`` before binding.
+        allow_reuse_port: Set ``SO_REUSEPORT`` before binding (IP families only).
+        request_queue_size: The listen backlog (stream servers only).
+        socket: The server's socket.
+    """
+
+    address_family: int
+    socket_type: int
+    allow_reuse_address: bool = False
+    allow_reuse_port: bool = False
+    # The kernel caps the backlog at net.core.somaxconn; the stdlib's 5 drops
+    # connections under a burst as small as 16 (CPython 3.15 made this change).
+    request_queue_size: int = _socket.SOMAXCONN
+
+    def __init__(
+        self,
+        server_address: AddressT,
+        RequestHandlerClass: Callable[[RequestT, AddressT, Self], object],
+        bind_and_activate: bool = True,
+    ) -> None:
+        BaseServer.__init__(self, server_address, RequestHandlerClass)
+        self.socket = _socket.socket(self._required("address_family"), self._required("socket_type"))
+        if bind_and_activate:
+            try:
+                self.server_bind()
+                self.server_activate()
+            except BaseException:
+                self.server_close()
+                raise
+
+    def _required(self, name: str) -> int:
+        value = getattr(self, name, None)
+        if not isinstance(value, int):
+            raise TypeError(
+                f"{type(self).__name__}.{name} must be set to a socket constant, got {value!r}"
+            )
+        return value
+
+    def server_bind(self) -> None:
+        """Apply the reuse options, bind, and record the address actually bound.
+
+        After this, `server_address` is ``socket.getsockname()`` (so port 0
+        becomes the port the system chose).
+
+        Raises:
+            OSError: The address cannot be bound.
+        """
+        if self.allow_reuse_address and hasattr(_socket, "SO_REUSEADDR"):
+            self.socket.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        if (
+            self.allow_reuse_port
+            and hasattr(_socket, "SO_REUSEPORT")
+            and self.address_family in _REUSE_PORT_FAMILIES
+        ):
+            self.socket.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
+        self.socket.bind(self.server_address)  # type: ignore[arg-type]  # AddressT is a socket address
+        self.server_address = self.socket.getsockname()
+
+    def server_close(self) -> None:
+        """Close the socket. Safe to call more than once."""
+        self.socket.close()
+
+    def fileno(self) -> int:
+        """Return the socket's file descriptor (-1 once closed)."""
+        return self.socket.fileno()
+
+
+class StreamServer(SocketServer[StreamRequest, AddressT]):
+    """A connection-oriented server: each request is an accepted socket."""
+
+    socket_type: int = _socket.SOCK_STREAM
+
+    def server_activate(self) -> None:
+        """Listen with a backlog of `request_queue_size`."""
+        self.socket.listen(self.request_queue_size)
+
+    def get_request(self) -> tuple[StreamRequest, AddressT]:
+        """Accept one connection.
+
+        Raises:
+            OSError: The accept failed; the server drops this attempt.
+        """
+        return self.socket.accept()
+
+    def shutdown_request(self, request: StreamRequest) -> None:
+        """Shut the connection down for writing (the peer sees EOF), then close it."""
+        # ENOTCONN when the peer has already gone: closing is all that is left.
+        with contextlib.suppress(OSError):
+            request.shutdown(_socket.SHUT_WR)
+        self.close_request(request)
+
+    def close_request(self, request: StreamRequest) -> None:
+        """Close the connection."""
+        request.close()
+
+
+class DatagramServer(SocketServer[DatagramRequest, AddressT]):
+    """A datagram server: each request is ``(data, server_socket)``.
+
+    Attributes:
+        max_packet_size: The most bytes read from one datagram; the rest of a
+            longer datagram is discarded (as the stdlib does).
+    """
+
+    socket_type: int = _socket.SOCK_DGRAM
+    max_packet_size: ClassVar[int] = 8192
+
+    def server_activate(self) -> None:
+        """Do nothing: a datagram socket does not listen."""
+
+    def get_request(self) -> tuple[DatagramRequest, AddressT]:
+        """Receive one datagram.
+
+        Raises:
+            OSError: The receive failed; the server drops this attempt.
+        """
+        data, client_address = self.socket.recvfrom(self.max_packet_size)
+        return (data, self.socket), client_address
+
+    def shutdown_request(self, request: DatagramRequest) -> None:
+        """Do what `close_request` does: there is no connection to shut down."""
+        self.close_request(request)
+
+    def close_request(self, request: DatagramRequest) -> None:
+        """Do nothing: the socket is the server's, shared by every request."""

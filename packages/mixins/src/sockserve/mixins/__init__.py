@@ -1,0 +1,1 @@
+"""The threading and forking concurrency mix-ins (not yet built"""

@@ -1,0 +1,1 @@
+"""Serving sockserve servers under trio (not yet built"""

@@ -1,0 +1,1 @@
+"""Unix-domain stream and datagram servers (not yet built"""
