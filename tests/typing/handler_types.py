@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
-
-from typing_extensions import assert_type
+from typing import assert_type
 
 from sockserve.core import (
     BaseRequestHandler,

@@ -11,9 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Generic
-
-from typing_extensions import Self
+from typing import Generic, Self
 
 from ._backoff import AcceptBackoff
 from ._types import AddressT, RequestT
@@ -246,7 +244,9 @@ class BaseServer(Generic[RequestT, AddressT]):
         line for line.
         """
         print("-" * 40, file=sys.stderr)
-        print("Exception occurred during processing of request from", client_address, file=sys.stderr)
+        print(
+            "Exception occurred during processing of request from", client_address, file=sys.stderr
+        )
         traceback.print_exc()
         print("-" * 40, file=sys.stderr)
 

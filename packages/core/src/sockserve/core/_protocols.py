@@ -16,9 +16,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, Protocol
+from typing import Generic, Protocol, Self
 
-from typing_extensions import Self, TypeVar
+from typing_extensions import TypeVar
 
 from ._types import AddressT, RequestT, SocketAddress, StreamRequest
 

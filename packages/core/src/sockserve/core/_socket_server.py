@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket as _socket
 from collections.abc import Callable
-from typing import ClassVar
-
-from typing_extensions import Self
+from typing import ClassVar, Self
 
 from ._base_server import BaseServer
 from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
@@ -54,7 +52,9 @@ class SocketServer(BaseServer[RequestT, AddressT]):
         bind_and_activate: bool = True,
     ) -> None:
         BaseServer.__init__(self, server_address, RequestHandlerClass)
-        self.socket = _socket.socket(self._required("address_family"), self._required("socket_type"))
+        self.socket = _socket.socket(
+            self._required("address_family"), self._required("socket_type")
+        )
         if bind_and_activate:
             try:
                 self.server_bind()

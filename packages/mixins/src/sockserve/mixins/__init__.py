@@ -1,1 +1,4 @@
-"""The threading and forking concurrency mix-ins (not yet built"""
+"""sockserve.mixins: the threading and forking concurrency mix-ins.
+
+Not yet built: this distribution is an installable shell for now.
+"""

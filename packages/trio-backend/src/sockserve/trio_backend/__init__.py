@@ -1,1 +1,4 @@
-"""Serving sockserve servers under trio (not yet built"""
+"""sockserve.trio_backend: sockserve servers served by trio.
+
+Not yet built: this distribution is an installable shell for now.
+"""

@@ -1,1 +1,4 @@
-"""Unix-domain stream and datagram servers (not yet built"""
+"""sockserve.unix: Unix-domain stream and datagram servers.
+
+Not yet built: this distribution is an installable shell for now.
+"""

@@ -1,0 +1,142 @@
+"""shutdown() wakes serve_forever at once; request_shutdown() works from anywhere."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from sockserve.core import BaseRequestHandler, StreamRequest
+
+from .conftest import Address, LoopbackStreamServer, ServerFactory
+
+# Long enough that a server which polled for shutdown would visibly not stop:
+# the tests then fail on their WAIT-bounded joins instead of passing slowly.
+NEVER = 3600.0
+WAIT = 10.0
+
+
+def exchange(server: LoopbackStreamServer, payload: bytes = b"ping") -> bytes:
+    with socket.create_connection(server.server_address, timeout=WAIT) as client:
+        client.sendall(payload)
+        return client.recv(1024)
+
+
+def start_serving(server: LoopbackStreamServer, poll_interval: float | None) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, args=(poll_interval,), daemon=True)
+    thread.start()
+    return thread
+
+
+def shutdown_within(server: LoopbackStreamServer, limit: float) -> bool:
+    stopper = threading.Thread(target=server.shutdown, daemon=True)
+    stopper.start()
+    stopper.join(limit)
+    return not stopper.is_alive()
+
+
+@pytest.mark.parametrize("poll_interval", [NEVER, None])
+def test_shutdown_does_not_wait_for_the_poll_interval(
+    make_server: ServerFactory, poll_interval: float | None
+) -> None:
+    server = make_server()
+    thread = start_serving(server, poll_interval)
+    assert exchange(server) == b"ping"  # the loop is running and blocked in select()
+    assert shutdown_within(server, WAIT)
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+def test_the_server_serves_again_after_shutdown(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server()
+    for _ in range(3):
+        thread = start_serving(server, NEVER)
+        assert exchange(server) == b"ping"
+        assert shutdown_within(server, WAIT)
+        thread.join(WAIT)
+
+
+def test_service_actions_still_run_every_poll_interval(
+    make_server: ServerFactory,
+) -> None:
+    ticks = threading.Semaphore(0)
+
+    class Ticking(LoopbackStreamServer):
+        def service_actions(self) -> None:
+            ticks.release()
+
+    server = make_server(Ticking)
+    start_serving(server, 0.01)
+    # No request arrives: only the poll interval can drive these calls.
+    assert all(ticks.acquire(timeout=WAIT) for _ in range(5))
+    assert shutdown_within(server, WAIT)
+
+
+class StopsTheServer(BaseRequestHandler[StreamRequest, LoopbackStreamServer, Address]):
+    def handle(self) -> None:
+        self.server.request_shutdown()
+        self.request.sendall(b"bye")
+
+
+def test_a_handler_on_the_serving_thread_can_request_shutdown(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server(handler=StopsTheServer)
+    thread = start_serving(server, NEVER)
+    assert exchange(server) == b"bye"
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+def test_request_shutdown_before_serving_makes_the_next_loop_return_at_once(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server()
+    server.request_shutdown()
+    thread = start_serving(server, NEVER)
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+class CallsShutdown(BaseRequestHandler[StreamRequest, LoopbackStreamServer, Address]):
+    def handle(self) -> None:
+        self.server.shutdown()
+
+
+def test_shutdown_from_the_serving_thread_raises_instead_of_deadlocking(
+    make_server: ServerFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_server(handler=CallsShutdown)
+    thread = start_serving(server, NEVER)
+    with socket.create_connection(server.server_address, timeout=WAIT) as client:
+        assert client.recv(1) == b""  # the server closed it after handle_error
+    assert thread.is_alive(), "the error must not stop the server"
+    assert "RuntimeError: shutdown() called from the thread running serve_forever()" in (
+        capsys.readouterr().err
+    )
+    assert shutdown_within(server, WAIT)
+
+
+def test_shutdown_is_safe_against_a_concurrent_start(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server()
+    for _ in range(50):
+        thread = start_serving(server, NEVER)
+        assert shutdown_within(server, WAIT)
+        thread.join(WAIT)
+        assert not thread.is_alive()
+
+
+def test_shutdown_returns_before_the_poll_interval(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server()
+    start_serving(server, NEVER)
+    started = time.monotonic()
+    assert shutdown_within(server, WAIT)
+    assert time.monotonic() - started < WAIT

@@ -1,0 +1,70 @@
+"""The README's quick-start server, run as a user would: as a separate process."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+WAIT = 10.0
+
+
+@contextmanager
+def echo_server(*args: str) -> Iterator[tuple[str, int]]:
+    command = [sys.executable, "-m", "sockserve.inet.echo", "--port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        match = re.fullmatch(r"Serving (TCP|UDP) echo on (127\.0\.0\.1):(\d+)\n", first_line)
+        assert match, first_line
+        yield match.group(2), int(match.group(3))
+        process.send_signal(signal.SIGINT)
+        assert process.wait(WAIT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(WAIT)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_tcp_echo_prints_where_it_listens_and_echoes_lines() -> None:
+    with (
+        echo_server() as address,
+        socket.create_connection(address, timeout=WAIT) as client,
+    ):
+        reader = client.makefile("rb")
+        for line in (b"hello\n", b"sockserve\n"):
+            client.sendall(line)
+            assert reader.readline() == line
+        reader.close()
+
+
+def test_udp_echo_returns_each_datagram() -> None:
+    with (
+        echo_server("--udp") as address,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client,
+    ):
+        client.settimeout(WAIT)
+        client.sendto(b"datagram", address)
+        assert client.recvfrom(64) == (b"datagram", address)
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "http"])
+def test_a_bad_port_is_a_usage_error(port: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sockserve.inet.echo", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert result.returncode == 2
+    assert "--port" in result.stderr
