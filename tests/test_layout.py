@@ -15,12 +15,21 @@ PACKAGES = sorted(p for p in (ROOT / "packages").iterdir() if (p / "pyproject.to
 CORE = "sockserve-core"
 #: The batteries-included distribution may depend on every piece; no other may.
 UMBRELLA = "sockserve"
+#: The umbrella ships the drop-in; every other distribution ships its namesake.
+UMBRELLA_SUBPACKAGE = "socketserver"
 
 
 def project(folder: Path) -> dict[str, Any]:
     with (folder / "pyproject.toml").open("rb") as f:
         table: dict[str, Any] = tomllib.load(f)["project"]
     return table
+
+
+def subpackage_of(folder: Path) -> str:
+    name: str = project(folder)["name"]
+    if name == UMBRELLA:
+        return UMBRELLA_SUBPACKAGE
+    return name.removeprefix("sockserve-").replace("-", "_")
 
 
 def sibling_requirements(folder: Path) -> dict[str, str]:
@@ -36,7 +45,7 @@ def sibling_requirements(folder: Path) -> dict[str, str]:
 
 def test_every_expected_package_exists() -> None:
     folders = {p.name for p in PACKAGES}
-    assert {"core", "inet", "unix", "mixins", "trio-backend"} <= folders
+    assert {"core", "inet", "unix", "mixins", "trio-backend", "sockserve"} <= folders
 
 
 def test_one_version_for_all() -> None:
@@ -62,9 +71,7 @@ def test_namespace_package_layout(folder: Path) -> None:
     assert not (namespace / "__init__.py").exists(), "sockserve must stay a PEP 420 namespace"
     subpackages = [p for p in namespace.iterdir() if p.is_dir() and p.name != "__pycache__"]
     assert len(subpackages) == 1, subpackages
-    expected = name.removeprefix("sockserve-").replace("-", "_") if name != UMBRELLA else None
-    if expected is not None:
-        assert subpackages[0].name == expected
+    assert subpackages[0].name == subpackage_of(folder)
     assert (subpackages[0] / "py.typed").exists()
     assert (folder / "README.md").exists()
     assert project(folder)["readme"] == "README.md"
@@ -88,7 +95,7 @@ def test_the_wheel_holds_only_its_own_subpackage(folder: Path, tmp_path: Path) -
     (wheel,) = WheelBuilder(str(folder)).build(directory=str(tmp_path), versions=["standard"])
     names = zipfile.ZipFile(wheel).namelist()
     code = [n for n in names if ".dist-info/" not in n]
-    subpackage = project(folder)["name"].removeprefix("sockserve-").replace("-", "_")
+    subpackage = subpackage_of(folder)
     assert code, "the wheel holds no code"
     assert all(n.startswith(f"sockserve/{subpackage}/") for n in code), code
     assert f"sockserve/{subpackage}/py.typed" in code

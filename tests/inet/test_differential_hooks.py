@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,45 @@ def test_one_request_runs_the_same_hooks_in_the_same_order(
         return handle_one(server, client)
 
     assert differential(run) == (ONE_REQUEST, b"")
+
+
+def socketpair_server(flavour: Flavour, recording: Recorder) -> type[Any]:
+    """A bare BaseServer subclass over a socket pair: each request is one recv()."""
+    base: Any = recording(flavour.BaseServer)
+
+    class PairServer(base):
+        def __init__(self, server_address: Any, handler: type[Any]) -> None:
+            super().__init__(server_address, handler)
+            self.had_socket = hasattr(self, "socket")
+            self.socket, self.peer = socket.socketpair()
+
+        def fileno(self) -> int:
+            return int(self.socket.fileno())
+
+        def get_request(self) -> tuple[bytes, str]:
+            return self.socket.recv(1024), "peer"
+
+        def server_close(self) -> None:
+            self.socket.close()
+            self.peer.close()
+
+    return PairServer
+
+
+def test_base_server_subclass_runs_the_same_hooks(
+    differential: Differential,
+    make_server: MakeServer,
+    recording: Recorder,
+    recording_handler: StepRecorder,
+) -> None:
+    def run(flavour: Flavour) -> tuple[bool, list[str]]:
+        handler = recording_handler(flavour.BaseRequestHandler)
+        server = make_server(socketpair_server(flavour, recording), handler)
+        server.peer.sendall(b"request")
+        assert server.handle_request() is None
+        return server.had_socket, server.calls
+
+    assert differential(run) == (False, ONE_REQUEST)
 
 
 def test_serve_forever_calls_service_actions(

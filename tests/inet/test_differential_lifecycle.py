@@ -98,3 +98,21 @@ def test_serve_forever_runs_again_and_shutdown_waits_for_it(
         server.gate.set()
         stopper.result()
         assert reply.result() == b""
+
+
+def test_private_shutdown_flag_set_by_a_handler_ends_the_loop(
+    flavour: Flavour, make_server: MakeServer, client: Client
+) -> None:
+    """Third-party handlers stop a server without waiting through the name-mangled flag."""
+
+    def handle(self: Any) -> None:
+        self.server._BaseServer__shutdown_request = True
+
+    server = make_server(
+        flavour.TCPServer, type("Stop", (flavour.BaseRequestHandler,), {"handle": handle})
+    )
+    loop = client.start(server.serve_forever, SLOW_POLL)
+    assert client.exchange(server.server_address, b"") == b""
+    assert not loop.running_after(AT_ONCE)
+    assert server._BaseServer__shutdown_request is False
+    assert server._BaseServer__is_shut_down.is_set()

@@ -42,12 +42,14 @@ def stream_server(
 def handle_from_thread(
     server: Any, client: Client, payload: bytes, half_close: bool = True
 ) -> bytes:
+    """Send ``payload`` from a client thread, handle it here; return what the client got."""
     reply = client.start(client.exchange, server.server_address, payload, half_close)
     server.handle_request()
     return reply.result()
 
 
 def raised(call: Callable[[], object]) -> type[BaseException] | None:
+    """The type of the exception ``call()`` raises, or None."""
     try:
         call()
     except Exception as exc:

@@ -10,8 +10,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import Generic, Self
+from typing import TYPE_CHECKING, Generic, Self
 
 from ._backoff import AcceptBackoff
 from ._types import AddressT, RequestT
@@ -70,13 +69,17 @@ class BaseServer(Generic[RequestT, AddressT]):
         self.__serving_thread: int | None = None
         self.__backoff = AcceptBackoff()
 
-    def fileno(self) -> int:
-        """Return the descriptor `serve_forever` and `handle_request` watch."""
-        raise NotImplementedError(f"{type(self).__name__} must define fileno()")
+    if TYPE_CHECKING:
+        # Subclasses provide these. Declared for the type checker only, so that
+        # hasattr(BaseServer, "fileno") is False at run time, as in the stdlib.
 
-    def get_request(self) -> tuple[RequestT, AddressT]:
-        """Accept or receive one request; see `ServerProtocol.get_request`."""
-        raise NotImplementedError(f"{type(self).__name__} must define get_request()")
+        def fileno(self) -> int:
+            """Return the descriptor `serve_forever` and `handle_request` watch."""
+            ...
+
+        def get_request(self) -> tuple[RequestT, AddressT]:
+            """Accept or receive one request; see `ServerProtocol.get_request`."""
+            ...
 
     def server_activate(self) -> None:
         """Hook called by a socket server's constructor; does nothing here."""
@@ -253,12 +256,7 @@ class BaseServer(Generic[RequestT, AddressT]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *args: object) -> None:
         self.server_close()
 
     @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import socket as _socket
 from typing import ClassVar, Generic, cast
@@ -137,7 +138,16 @@ class DatagramRequestHandler(BaseRequestHandler[DatagramRequest, ServerT, Addres
         """Send `wfile`'s contents to the client as one datagram.
 
         Raises:
-            OSError: The reply could not be sent (for instance, the client is
-                an unbound Unix socket); the server reports it via ``handle_error``.
+            OSError: The reply could not be sent; ``errno.EDESTADDRREQ`` when
+                the client is an unbound Unix socket, which has no address to
+                reply to. The server reports it through ``handle_error``.
         """
+        if self.client_address is None:
+            # The stdlib passes None on to sendto(), which fails with an
+            # unhelpful TypeError (CPython gh-152024).
+            raise OSError(
+                errno.EDESTADDRREQ,
+                "cannot send the reply: the client's Unix datagram socket is not bound "
+                "to an address (the client must bind() to receive replies)",
+            )
         self.socket.sendto(self.wfile.getvalue(), self.client_address)  # type: ignore[call-overload]  # AddressT is a socket address

@@ -1,4 +1,15 @@
-"""sockserve.unix: Unix-domain stream and datagram servers.
+"""sockserve.unix: Unix-domain stream and datagram servers over the sockserve core."""
 
-Not yet built: this distribution is an installable shell for now.
-"""
+from ._address import UnixAddress as UnixAddress
+from ._address import UnixDatagramAddress as UnixDatagramAddress
+from ._address import UnixPathTooLongError as UnixPathTooLongError
+from ._servers import UnixDatagramServer as UnixDatagramServer
+from ._servers import UnixStreamServer as UnixStreamServer
+
+__all__ = [
+    "UnixAddress",
+    "UnixDatagramAddress",
+    "UnixDatagramServer",
+    "UnixPathTooLongError",
+    "UnixStreamServer",
+]

@@ -1,0 +1,81 @@
+"""Waiting for one of a given set of child processes, and for no other.
+
+``os.waitpid(-1, 0)`` would wait for any child of the process, including
+children the application started for its own reasons, and reap them behind
+its back (their exit status is then lost to it).
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import time
+from collections.abc import Collection
+
+__all__ = ["reap", "wait_for_any_exit"]
+
+# Used only where pidfds are unavailable (not Linux, or Linux before 5.3).
+_FIRST_POLL = 0.001
+_MAX_POLL = 0.05
+
+
+def reap(pid: int, *, block: bool) -> bool:
+    """Collect the exit status of child ``pid``; return whether it is gone.
+
+    Blocks until the child exits if ``block``. A pid that is no longer our
+    child (reaped elsewhere) counts as gone; any other ``OSError`` leaves it
+    to be tried again later.
+    """
+    try:
+        reaped, _status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return True
+    except OSError:
+        return False
+    return reaped == pid
+
+
+def wait_for_any_exit(pids: Collection[int]) -> None:
+    """Block until at least one of ``pids`` has exited; reap none of them.
+
+    Returns at once if ``pids`` is empty or one of them is already gone.
+    """
+    if not pids:
+        return
+    if hasattr(os, "pidfd_open"):
+        try:
+            _wait_on_pidfds(pids)
+            return
+        except ProcessLookupError:  # one of them is gone already
+            return
+        except OSError:  # no pidfds on this kernel: poll instead
+            pass
+    _poll_until_exit(pids)
+
+
+def _wait_on_pidfds(pids: Collection[int]) -> None:
+    descriptors: list[int] = []
+    try:
+        for pid in pids:
+            descriptors.append(os.pidfd_open(pid))
+        with selectors.DefaultSelector() as selector:
+            for descriptor in descriptors:
+                selector.register(descriptor, selectors.EVENT_READ)
+            selector.select()
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+
+
+def _has_exited(pid: int) -> bool:
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _poll_until_exit(pids: Collection[int]) -> None:
+    delay = _FIRST_POLL
+    while not any(_has_exited(pid) for pid in pids):
+        time.sleep(delay)
+        delay = min(delay * 2, _MAX_POLL)

@@ -1,0 +1,108 @@
+"""`ForkingMixIn`: one child process per request, as the stdlib's, with two bugs fixed."""
+
+from __future__ import annotations
+
+import os
+
+from sockserve.core import BaseServer
+from sockserve.core._types import AddressT, RequestT
+
+from ._child_exit import reap, wait_for_any_exit
+
+__all__ = ["ForkingMixIn"]
+
+
+class ForkingMixIn(BaseServer[RequestT, AddressT]):
+    """Handle each request in a forked child. List it first: ``class S(ForkingMixIn, TCPServer)``.
+
+    Unlike the stdlib's, it enforces `max_children` *before* forking (the
+    stdlib forks first and only throttles afterwards), and it only ever waits
+    for its own children (the stdlib's ``waitpid(-1)`` can reap children the
+    application started itself).
+
+    Attributes:
+        timeout: As the stdlib's: `handle_request` calls `handle_timeout` (which
+            reaps children) after 300 idle seconds.
+        active_children: Pids of the children not yet reaped; None before the first.
+        max_children: The most children alive at once; a request arriving at the
+            limit waits in `process_request` until one exits.
+        block_on_close: `server_close` waits for every child to exit.
+    """
+
+    timeout: float | None = 300
+    active_children: set[int] | None = None
+    max_children: int = 40
+    block_on_close: bool = True
+
+    def collect_children(self, *, blocking: bool = False) -> None:
+        """Reap children that have exited; with ``blocking``, wait for all of them.
+
+        Unlike the stdlib's, it does not block at `max_children`: that limit is
+        enforced in `process_request`, before forking, so that the serving loop
+        is never stuck here (where `shutdown` could not reach it).
+        """
+        if self.active_children is None:
+            return
+        for pid in self.active_children.copy():
+            if reap(pid, block=blocking):
+                self.active_children.discard(pid)
+
+    def __make_room(self) -> None:
+        """Block until fewer than `max_children` children are alive.
+
+        Raises:
+            ValueError: `max_children` is not a positive integer.
+        """
+        limit: object = self.max_children  # set by users: check, do not trust the annotation
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"max_children must be a positive int, got {limit!r}")
+        while self.active_children and len(self.active_children) >= self.max_children:
+            wait_for_any_exit(self.active_children)
+            self.collect_children()
+
+    def handle_timeout(self) -> None:
+        """Reap children that have exited."""
+        self.collect_children()
+
+    def service_actions(self) -> None:
+        """Reap children that have exited (called by ``serve_forever`` on each pass)."""
+        self.collect_children()
+
+    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+        """Fork a child that handles the request and exits; return at once in the parent.
+
+        Blocks first while `max_children` children are alive. The parent closes
+        its copy of the request (``close_request``, not ``shutdown_request``,
+        which would shut the child's connection down too). The child exits with
+        status 0 after `finish_request`, or 1 after an exception (an
+        `Exception` is first reported through `handle_error`).
+        """
+        self.__make_room()
+        pid = os.fork()
+        if pid:
+            if self.active_children is None:
+                self.active_children = set()
+            self.active_children.add(pid)
+            self.close_request(request)
+            return
+        self.__serve_in_child(request, client_address)
+
+    def __serve_in_child(self, request: RequestT, client_address: AddressT) -> None:
+        status = 1
+        try:
+            self.finish_request(request, client_address)
+            status = 0
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            try:
+                self.shutdown_request(request)
+            finally:
+                # _exit, not exit: the child must not run the parent's atexit
+                # handlers or flush its copies of the parent's buffers.
+                os._exit(status)
+
+    def server_close(self) -> None:
+        """Close the server, then reap children (waiting for all if `block_on_close`)."""
+        super().server_close()
+        self.collect_children(blocking=self.block_on_close)

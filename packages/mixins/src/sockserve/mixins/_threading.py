@@ -1,0 +1,118 @@
+"""`ThreadingMixIn`: one thread per request, as the stdlib's, with threads reaped as they end."""
+
+from __future__ import annotations
+
+import threading
+
+from sockserve.core import BaseServer
+from sockserve.core._types import AddressT, RequestT
+
+__all__ = ["ThreadingMixIn"]
+
+
+class _NoThreads:
+    """The record kept when nothing is to be waited for: daemon threads, or no block_on_close."""
+
+    def add(self, thread: threading.Thread) -> None:
+        """Record nothing."""
+
+    def discard(self, thread: threading.Thread) -> None:
+        """Forget nothing."""
+
+    def join(self) -> None:
+        """Wait for nothing."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+class _LiveThreads(_NoThreads):
+    """The non-daemon handler threads still running; each removes itself as it ends.
+
+    The stdlib (before 3.10) kept every finished thread until server_close();
+    since then it rescans the whole list on each new request. Removal by the
+    thread itself keeps the record at the live count, at O(1) per request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+
+    def add(self, thread: threading.Thread) -> None:
+        """Record a thread about to start."""
+        with self._lock:
+            self._threads.add(thread)
+
+    def discard(self, thread: threading.Thread) -> None:
+        """Forget a thread that has finished its request."""
+        with self._lock:
+            self._threads.discard(thread)
+
+    def join(self) -> None:
+        """Wait for every recorded thread to end."""
+        with self._lock:
+            threads, self._threads = self._threads, set()
+        for thread in threads:
+            thread.join()
+
+    def __len__(self) -> int:
+        return len(self._threads)
+
+
+class ThreadingMixIn(BaseServer[RequestT, AddressT]):
+    """Handle each request in a new thread. List it first: ``class S(ThreadingMixIn, TCPServer)``.
+
+    Attributes:
+        daemon_threads: Make handler threads daemons: the interpreter exits
+            without waiting for them, and `server_close` does not join them.
+        block_on_close: `server_close` waits for the non-daemon handler
+            threads still running (the default, as in the stdlib).
+    """
+
+    daemon_threads: bool = False
+    block_on_close: bool = True
+    _threads: _NoThreads = _NoThreads()
+
+    def process_request_thread(self, request: RequestT, client_address: AddressT) -> None:
+        """Run in the handler thread: `finish_request`, then `shutdown_request`.
+
+        An `Exception` goes to `handle_error`; a `BaseException` (such as
+        SystemExit) reaches ``threading.excepthook`` after the request is shut down.
+        """
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+        """Start a thread that runs `process_request_thread`; return at once.
+
+        Raises:
+            RuntimeError: The thread could not be started; the server reports
+                it through ``handle_error`` and shuts the request down.
+        """
+        if self.block_on_close and not self.daemon_threads:
+            threads = vars(self).setdefault("_threads", _LiveThreads())
+        else:
+            threads = _NoThreads()
+        thread = threading.Thread(target=self.__run, args=(threads, request, client_address))
+        thread.daemon = self.daemon_threads
+        threads.add(thread)
+        try:
+            thread.start()
+        except BaseException:
+            threads.discard(thread)
+            raise
+
+    def __run(self, threads: _NoThreads, request: RequestT, client_address: AddressT) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            threads.discard(threading.current_thread())
+
+    def server_close(self) -> None:
+        """Close the server, then (if `block_on_close`) wait for its handler threads."""
+        super().server_close()
+        self._threads.join()
