@@ -344,10 +344,15 @@ _recording_thread: int | None = None
 _WATCHED_ARGUMENT = {"socket.__new__": 0, "os.chmod": 0, "socket.bind": 1, "os.remove": 0}
 
 
+_actions: dict[str, Callable[[], object]] = {}
+
+
 def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _recording is None or event not in _WATCHED_ARGUMENT:
+    if _recording is None or threading.get_ident() != _recording_thread:
         return
-    if threading.get_ident() != _recording_thread:
+    if event in _actions:
+        _actions.pop(event)()  # popped first: its own calls are audited too
+    if event not in _WATCHED_ARGUMENT:
         return
     _recording.append((event, args[_WATCHED_ARGUMENT[event]]))
     if event == "os.chmod" and isinstance(args[0], str | bytes):
@@ -378,6 +383,26 @@ def audit_events() -> Iterator[AuditEvents]:
         yield events
     finally:
         _recording = _recording_thread = None
+        _actions.clear()
+
+
+class BeforeNext(Protocol):
+    def __call__(self, event: str, action: Callable[[], object]) -> None: ...
+
+
+@pytest.fixture
+def before_next(audit_events: AuditEvents) -> BeforeNext:
+    """``before_next(event, action)``: run ``action()`` once, when the test's thread
+    next raises the audit ``event`` (e.g. ``"socket.connect"``), before that call proceeds.
+
+    Lets a test act at an exact point inside a server's code, as another
+    process racing it could, without replacing any of that code.
+    """
+
+    def register(event: str, action: Callable[[], object]) -> None:
+        _actions[event] = action
+
+    return register
 
 
 def only(events: AuditEvents, *kinds: str) -> AuditEvents:

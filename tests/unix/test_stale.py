@@ -181,3 +181,19 @@ def test_only_a_stale_file_is_ever_removed_before_binding(
     mark = len(audit_events)
     make_server(UnixStreamServer, stale, BaseRequestHandler)
     assert removals(audit_events, mark) == [("os.remove", stale)]
+
+
+def test_a_file_replaced_while_being_checked_is_left_alone(
+    sock_dir: str, sock_path: str, before_next: BeforeNext
+) -> None:
+    leave_stale_socket_file(sock_path)
+    replacement = os.path.join(sock_dir, "replacement.sock")
+    leave_stale_socket_file(replacement)
+    theirs = inode(replacement)
+    # Another process swaps in its own socket file just as the server probes
+    # the stale one; rename() keeps the two inodes distinct.
+    before_next("socket.connect", lambda: os.rename(replacement, sock_path))
+    with pytest.raises(OSError, match="replaced while being checked") as raised:
+        UnixStreamServer(sock_path, BaseRequestHandler)
+    assert raised.value.errno == errno.EADDRINUSE
+    assert inode(sock_path) == theirs
