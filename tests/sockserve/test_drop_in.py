@@ -94,13 +94,13 @@ def address_for(cls: type[Any], directory: str, tag: str) -> Any:
     return ("127.0.0.1", 0)
 
 
-def exchange(cls: type[Any], address: Any, directory: str) -> bytes:
+def exchange(cls: type[Any], address: Any, directory: str, tag: str) -> bytes:
     kind = socket.SOCK_DGRAM if is_datagram(cls) else socket.SOCK_STREAM
     with socket.socket(cls.address_family, kind) as client:
         client.settimeout(WAIT)
         if is_datagram(cls):
             if cls.address_family == socket.AF_UNIX:
-                client.bind(os.path.join(directory, f"client-{threading.get_ident()}.sock"))
+                client.bind(os.path.join(directory, f"client-{tag}.sock"))
             client.sendto(b"ping\n", address)
             return client.recv(64)
         client.connect(address)
@@ -114,7 +114,7 @@ def run_once(module: ModuleType, name: str, directory: str) -> bytes:
         thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
         thread.start()
         try:
-            return exchange(cls, server.server_address, directory)
+            return exchange(cls, server.server_address, directory, module.__name__)
         finally:
             server.shutdown()
             thread.join(WAIT)

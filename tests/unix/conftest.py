@@ -12,6 +12,7 @@ import contextlib
 import os
 import selectors
 import shutil
+import signal
 import socket
 import socketserver
 import subprocess
@@ -294,9 +295,9 @@ class Holder:
         )
         assert self.process.stdout is not None
         self._stdout = self.process.stdout
-        self._await_ready()
 
-    def _await_ready(self) -> None:
+    def await_ready(self) -> None:
+        """Wait (within `WAIT`) until the socket is bound."""
         with selectors.DefaultSelector() as selector:
             selector.register(self._stdout, selectors.EVENT_READ)
             ready = selector.select(WAIT)
@@ -306,7 +307,7 @@ class Holder:
     def kill(self) -> None:
         """Kill the process (it never unlinks its socket file) and reap it."""
         if self.process.poll() is None:
-            os.kill(self.process.pid, 9)
+            os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(WAIT)
         self._stdout.close()
 
@@ -326,7 +327,8 @@ def hold_socket() -> Iterator[HoldSocket]:
 
     def hold(path: str, kind: str = "listening") -> Holder:
         holder = Holder(path, kind)
-        holders.append(holder)
+        holders.append(holder)  # before waiting: a child that hangs is killed too
+        holder.await_ready()
         return holder
 
     yield hold

@@ -14,6 +14,7 @@ from sockserve.unix import UnixDatagramServer, UnixStreamServer
 from .conftest import (
     WAIT,
     AuditEvents,
+    BeforeNext,
     DatagramClients,
     DatagramEcho,
     HoldSocket,

@@ -56,6 +56,7 @@ if hasattr(os, "fork"):
 
 
 if hasattr(socket, "AF_UNIX"):
+    from sockserve.unix import UnixAddress, UnixDatagramAddress
     from sockserve.unix import UnixDatagramServer as UnixDatagramServer
     from sockserve.unix import UnixStreamServer as UnixStreamServer
 
@@ -66,18 +67,22 @@ if hasattr(socket, "AF_UNIX"):
         "UnixStreamServer",
     ]
 
-    class ThreadingUnixStreamServer(ThreadingMixIn, UnixStreamServer):
+    class ThreadingUnixStreamServer(ThreadingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
         """A `UnixStreamServer` that handles each connection in a new thread."""
 
-    class ThreadingUnixDatagramServer(ThreadingMixIn, UnixDatagramServer):
+    class ThreadingUnixDatagramServer(
+        ThreadingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
+    ):
         """A `UnixDatagramServer` that handles each datagram in a new thread."""
 
     # The stdlib gained these in 3.12; an older Python's __all__ lacks them.
     if hasattr(os, "fork") and sys.version_info >= (3, 12):
         __all__ += ["ForkingUnixDatagramServer", "ForkingUnixStreamServer"]
 
-        class ForkingUnixStreamServer(ForkingMixIn, UnixStreamServer):
+        class ForkingUnixStreamServer(ForkingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
             """A `UnixStreamServer` that handles each connection in a forked child."""
 
-        class ForkingUnixDatagramServer(ForkingMixIn, UnixDatagramServer):
+        class ForkingUnixDatagramServer(
+            ForkingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
+        ):
             """A `UnixDatagramServer` that handles each datagram in a forked child."""

@@ -1,10 +1,12 @@
 """Giving a socket file the permissions asked for, never more open than that.
 
-bind() creates the file with the socket inode's mode minus the umask (on
-Linux; BSD-derived systems use 0o777 minus the umask instead). So the mode is
-set on the socket before bind(), and the file starts at ``mode & ~umask``,
-never more open than asked; a chmod() after bind() then only adds the bits
-the umask took away. No other process ever sees a wider mode.
+Linux's bind() creates the file with the socket's own mode minus the umask.
+So the mode is set on the socket (fchmod) before bind(), and the file starts
+at ``mode & ~umask``, never more open than asked; a chmod() after bind() then
+only adds the bits the umask took away. No other process ever sees a wider
+mode. Elsewhere (the BSDs and macOS create it from 0o777 minus the umask, and
+refuse fchmod on a socket) a mode cannot be had without such a window, so
+`socket_mode` is refused there rather than applied late.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import errno
 import os
 import socket as _socket
 import stat
+import sys
 
 __all__ = ["checked_mode", "restrict_before_bind", "widen_after_bind"]
 
 _MAX_MODE = 0o777
+# Where bind() creates the socket file from the mode fchmod() gave the socket.
+_BIND_USES_SOCKET_MODE = sys.platform.startswith("linux")
 
 
 def checked_mode(mode: object, path: str | bytes | None) -> int | None:
@@ -43,10 +48,17 @@ def restrict_before_bind(sock: _socket.socket, mode: int, path: str | bytes) -> 
     """Make the file that binding ``sock`` will create start at ``mode & ~umask``.
 
     Raises:
-        OSError: The platform does not support ``fchmod()`` on a socket; then
-            the mode could only be set after the file exists, wider than
-            asked for a moment, so nothing is bound.
+        OSError: EOPNOTSUPP off Linux, or fchmod()'s error: the mode could
+            then only be set once the file exists, after a moment wider than
+            asked, so nothing must be bound.
     """
+    if not _BIND_USES_SOCKET_MODE:
+        raise OSError(
+            errno.EOPNOTSUPP,
+            f"socket_mode is not supported on {sys.platform}: bind() there does not "
+            "create the socket file with the socket's mode",
+            path,
+        )
     try:
         os.fchmod(sock.fileno(), mode)
     except OSError as exc:

@@ -28,10 +28,7 @@ AddressT = TypeVar("AddressT")
 class _UnixSocketServer(SocketServer[RequestT, AddressT]):
     """What both Unix servers add to a socket server: the life of the socket file.
 
-    Attributes:
-        socket_mode: If not None, the permission bits (0 to 0o777) the socket
-            file gets, whatever the umask; the file is never more open than
-            this, not even for a moment. Not allowed with an abstract address.
+    See `UnixStreamServer` for what that is, and for `socket_mode`.
     """
 
     address_family: int = _socket.AF_UNIX
@@ -101,6 +98,12 @@ class UnixStreamServer(_UnixSocketServer[StreamRequest, UnixAddress], StreamServ
     * `socket_mode` sets the socket file's permissions race-free;
     * an address too long for the platform raises `UnixPathTooLongError`;
     * ``allow_reuse_port`` is ignored (Linux 6.12.9 and later reject it).
+
+    Attributes:
+        socket_mode: If not None (the default), the permission bits (0 to
+            0o777) the socket file gets whatever the umask, without ever
+            being more open, even for a moment. Linux only (elsewhere
+            binding raises EOPNOTSUPP); not allowed with an abstract address.
     """
 
 
@@ -112,9 +115,9 @@ class UnixDatagramServer(
 
     ``UnixDatagramServer(server_address, RequestHandlerClass,
     bind_and_activate=True)``, with the improvements listed on
-    `UnixStreamServer`. Each request is ``(data, server_socket)``. A client
-    that never bound its socket has the address ``None``: it can send but
-    cannot be replied to.
+    `UnixStreamServer`, including `socket_mode`. Each request is ``(data,
+    server_socket)``. A client that never bound its socket has the address
+    ``None``: it can send, but cannot be replied to.
     """
 
     # The server's own address is never None; only its clients' may be.

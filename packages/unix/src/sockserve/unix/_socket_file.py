@@ -62,10 +62,9 @@ class SocketFile:
         if os.getpid() != self.pid:
             return
         info = _lstat(self.path)
-        if info is None or not stat.S_ISSOCK(info.st_mode):
+        # The same inode is still our socket file; any other file is not ours.
+        if info is None or (info.st_dev, info.st_ino) != (self.device, self.inode):
             return
-        if (info.st_dev, info.st_ino) != (self.device, self.inode):
-            return  # another server replaced it: that file is theirs
         # Best effort: a file left behind is stale, and the next bind replaces it.
         with contextlib.suppress(OSError):
             os.unlink(self.path)
@@ -76,6 +75,12 @@ def remove_stale_socket_file(path: str | bytes) -> None:
 
     Called after bind() failed with EADDRINUSE; the caller then binds again.
     Blocks only for a few filesystem calls and one non-blocking connect().
+
+    The file is unlinked only if it is still the inode that was probed. One
+    window remains, as no system call unlinks "only if still this inode": a
+    server that unlinks the same stale file and binds anew in the
+    microseconds between the last check and the unlink may get the freed
+    inode number back, and lose its file to this unlink.
 
     Raises:
         OSError: EADDRINUSE, naming the path, if it is not a socket, if a
