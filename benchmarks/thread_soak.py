@@ -200,7 +200,12 @@ def soak(implementation: str, requests: int, max_seconds: float) -> Result:
             errors += 1
         done += 1
     seconds = time.perf_counter() - started
-    out, _ = child.communicate("done\n", timeout=CHILD_TIMEOUT)
+    try:
+        out, _ = child.communicate("done\n", timeout=CHILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        raise
     if child.returncode != 0:
         raise RuntimeError(f"the {implementation} server exited with status {child.returncode}")
     end = json.loads(out.splitlines()[-1])["end"]

@@ -59,6 +59,9 @@ class _LiveThreads(_NoThreads):
         return len(self._threads)
 
 
+_UNTRACKED = _NoThreads()
+
+
 class ThreadingMixIn(BaseServer[RequestT, AddressT]):
     """Handle each request in a new thread. List it first: ``class S(ThreadingMixIn, TCPServer)``.
 
@@ -71,7 +74,7 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
 
     daemon_threads: bool = False
     block_on_close: bool = True
-    _threads: _NoThreads = _NoThreads()
+    _threads: _NoThreads = _UNTRACKED
 
     def process_request_thread(self, request: RequestT, client_address: AddressT) -> None:
         """Run in the handler thread: `finish_request`, then `shutdown_request`.
@@ -93,10 +96,7 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
             RuntimeError: The thread could not be started; the server reports
                 it through ``handle_error`` and shuts the request down.
         """
-        if self.block_on_close and not self.daemon_threads:
-            threads = vars(self).setdefault("_threads", _LiveThreads())
-        else:
-            threads = _NoThreads()
+        threads = self.__record_for_new_thread()
         thread = threading.Thread(target=self.__run, args=(threads, request, client_address))
         thread.daemon = self.daemon_threads
         threads.add(thread)
@@ -105,6 +105,14 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
         except BaseException:
             threads.discard(thread)
             raise
+
+    def __record_for_new_thread(self) -> _NoThreads:
+        """The record `server_close` joins, or a no-op one if it is not to wait."""
+        if self.daemon_threads or not self.block_on_close:
+            return _UNTRACKED
+        if not isinstance(self._threads, _LiveThreads):
+            self._threads = _LiveThreads()
+        return self._threads
 
     def __run(self, threads: _NoThreads, request: RequestT, client_address: AddressT) -> None:
         try:
