@@ -17,18 +17,22 @@ from ._socket_server import DatagramServer as DatagramServer
 from ._socket_server import SocketServer as SocketServer
 from ._socket_server import StreamServer as StreamServer
 from ._socket_writer import SocketWriter as SocketWriter
+from ._types import AddressT as AddressT
 from ._types import DatagramRequest as DatagramRequest
+from ._types import RequestT as RequestT
 from ._types import SocketAddress as SocketAddress
 from ._types import StreamRequest as StreamRequest
 
 __all__ = [
     "ACCEPT_CAPACITY_ERRNOS",
+    "AddressT",
     "BaseRequestHandler",
     "BaseServer",
     "DatagramRequest",
     "DatagramRequestHandler",
     "DatagramServer",
     "RequestHandlerProtocol",
+    "RequestT",
     "ServerLifecycleProtocol",
     "ServerProtocol",
     "SocketAddress",

@@ -97,6 +97,7 @@ class BaseServer(Generic[RequestT, AddressT]):
         try:
             with _ServerSelector() as selector, self.__wake_up_channel() as waker:
                 selector.register(waker, selectors.EVENT_READ)
+                selector.register(self, selectors.EVENT_READ)
                 while not self.__shutdown_requested():
                     ready = selector.select(self.__prepare_wait(selector, poll_interval))
                     if self.__shutdown_requested():  # bpo-35017: accept nothing after shutdown()
@@ -275,6 +276,10 @@ class BaseServer(Generic[RequestT, AddressT]):
         self, selector: selectors.BaseSelector, poll_interval: float | None
     ) -> float | None:
         """Watch the socket unless accepting is paused; return how long to wait."""
+        if not self.__backoff.delay:  # accepting normally: the loop's usual pass
+            return poll_interval
+        # The delay stays set until an accept succeeds, which needs the socket
+        # watched again: so every pass of a back-off, and the one after it, lands here.
         pause = self.__backoff.remaining()
         watching = self in selector.get_map()
         if pause and watching:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sockserve.core import BaseServer
-from sockserve.core._types import AddressT, RequestT
+from sockserve.core import AddressT, BaseServer, RequestT
 
 from ._child_exit import reap, wait_for_any_exit
 

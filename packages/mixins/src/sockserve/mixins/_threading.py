@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sockserve.core import BaseServer
-from sockserve.core._types import AddressT, RequestT
+from sockserve.core import AddressT, BaseServer, RequestT
 
 __all__ = ["ThreadingMixIn"]
 

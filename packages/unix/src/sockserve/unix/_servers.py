@@ -5,11 +5,13 @@ from __future__ import annotations
 import errno
 import socket as _socket
 from collections.abc import Callable
-from typing import Self, TypeVar
+from typing import Self
 
 from sockserve.core import (
+    AddressT,
     DatagramRequest,
     DatagramServer,
+    RequestT,
     SocketServer,
     StreamRequest,
     StreamServer,
@@ -20,9 +22,6 @@ from ._mode import checked_mode, restrict_before_bind, widen_after_bind
 from ._socket_file import SocketFile, remove_stale_socket_file
 
 __all__ = ["UnixDatagramServer", "UnixStreamServer"]
-
-RequestT = TypeVar("RequestT")
-AddressT = TypeVar("AddressT")
 
 
 class _UnixSocketServer(SocketServer[RequestT, AddressT]):
