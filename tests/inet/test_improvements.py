@@ -82,6 +82,27 @@ def test_accepted_connections_get_tcp_nodelay(
     assert reply.result() == bytes([expected])
 
 
+class PlainListenerServer(TCPServer):
+    """A listener without TCP_NODELAY, as on a platform where connections do not inherit it."""
+
+    def server_activate(self) -> None:
+        self.socket.listen(self.request_queue_size)
+
+
+@pytest.mark.parametrize("server_class", [TCPServer, PlainListenerServer])
+def test_every_connection_gets_tcp_nodelay_inherited_or_not(
+    make_server: MakeServer, client: Client, server_class: type[TCPServer]
+) -> None:
+    """The first connection decides whether later ones need the option set: all get it."""
+    server = make_server(server_class, NodelayProbe)
+    listener_has_it = server.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    assert listener_has_it == (server_class is TCPServer)
+    for _ in range(3):
+        reply = client.start(client.exchange, server.server_address, b"")
+        server.handle_request()
+        assert reply.result() == b"\x01"
+
+
 @pytest.mark.usefixtures("ipv6")
 def test_ipv6_subclass_echoes(make_server: MakeServer, client: Client, serve: Serve) -> None:
     server = make_server(TCP6Server, LineEcho, IPV6_LOOPBACK)

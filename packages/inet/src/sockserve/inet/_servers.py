@@ -35,6 +35,16 @@ class TCPServer(StreamServer[InetAddress]):
 
     address_family: int = _socket.AF_INET
     tcp_nodelay: bool = True
+    #: Whether accepted connections inherit TCP_NODELAY from the listener (Linux
+    #: does): learnt from the first connection, so later ones skip a syscall.
+    _nodelay_inherited: bool | None = None
+
+    def server_activate(self) -> None:
+        """Listen; with `tcp_nodelay`, set ``TCP_NODELAY`` on the listener for its connections."""
+        if self.tcp_nodelay:
+            with contextlib.suppress(OSError):  # the per-connection option still applies
+                self.socket.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        super().server_activate()
 
     def get_request(self) -> tuple[StreamRequest, InetAddress]:
         """Accept one connection and, if `tcp_nodelay`, disable Nagle's algorithm on it.
@@ -43,11 +53,15 @@ class TCPServer(StreamServer[InetAddress]):
             OSError: The accept failed; the server drops this attempt.
         """
         connection, client_address = super().get_request()
-        if self.tcp_nodelay:
+        if self.tcp_nodelay and not self._nodelay_inherited:
             # A connection reset before this point fails here; the handler
             # will see the reset itself, so the option is not worth an error.
             with contextlib.suppress(OSError):
-                connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+                if self._nodelay_inherited is None:
+                    option = connection.getsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY)
+                    self._nodelay_inherited = option != 0
+                if not self._nodelay_inherited:
+                    connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         return connection, client_address
 
 
