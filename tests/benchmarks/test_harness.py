@@ -1,0 +1,122 @@
+"""The harness's parts: process-tree accounting, wrk's report, server lifecycles, selection."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import loads, servers, variants, workloads, wrk
+from harness.procstat import TreeMonitor, sample_tree
+from harness.variants import VARIANTS, Variant
+
+#: A parent that forks a child burning CPU for 0.3 s and then sleeps until killed.
+FORKING_PARENT = """
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(30)
+"""
+
+
+def by_name(name: str) -> Variant:
+    return next(v for v in VARIANTS if v.name == name)
+
+
+def test_tree_includes_children_and_their_cpu_once_reaped() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", FORKING_PARENT], stdout=subprocess.PIPE)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        monitor = TreeMonitor(parent.pid)
+        assert set(monitor.first.pids) == {parent.pid, child}
+        assert monitor.first.rss_bytes > 1_000_000
+        deadline = time.monotonic() + 10
+        while monitor.cpu_s < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            monitor.poll()
+        assert monitor.cpu_s >= 0.2  # the child's burn, live or reaped, counts once
+        assert monitor.cpu_s < 1.0
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        assert parent.stdout is not None
+        parent.stdout.close()
+
+
+def test_a_root_that_is_gone_reads_as_empty() -> None:
+    beyond_any_pid = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    sample = sample_tree(beyond_any_pid)
+    assert sample.pids == ()
+    assert sample.rss_bytes == 0
+
+
+@pytest.mark.parametrize("name", ["stdlib-forking", "sockserve-forking"])
+def test_stop_leaves_no_process_behind(tmp_path: Path, name: str) -> None:
+    workload = workloads.select(["tcp-echo-16"])[0]
+    server = servers.start(by_name(name), workload, tmp_path, None)
+    try:
+        sample = loads.run(workload, server, 0.3)
+        family = sample_tree(server.proc.pid).pids
+    finally:
+        servers.stop(server)
+    assert sample.ops_s > 0
+    assert sample.errors == 0
+    assert sample.server_rss > 0
+    assert len(family) > 1  # the server and its children
+    deadline = time.monotonic() + 5  # killed orphans are reaped by init, not at once
+    while any(Path(f"/proc/{pid}").exists() for pid in family) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in family if Path(f"/proc/{pid}").exists()]
+
+
+def test_wrk_report_is_read_from_a_real_run(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (benchmarks/setup.sh installs it)")
+    workload = workloads.select(["http-16"])[0]
+    server = servers.start(by_name("calibration"), workload, tmp_path, None)
+    try:
+        sample = loads.run(workload, server, 1.0)
+    finally:
+        servers.stop(server)
+    assert sample.ops_s > 100
+    assert 0 < sample.p50_us <= sample.p99_us
+    assert sample.errors == 0
+    assert sample.gen_cpu > 0
+
+
+def test_wrk_parse_refuses_a_truncated_report() -> None:
+    with pytest.raises(ValueError, match="request count"):
+        wrk.parse("Running 1s test @ http://127.0.0.1:1/\n")
+
+
+def test_selection_names_the_bad_value() -> None:
+    with pytest.raises(ValueError, match="no-such-load"):
+        workloads.select(["tcp-echo-1", "no-such-load"])
+    with pytest.raises(ValueError, match="no-such-server"):
+        variants.select(["no-such-server"])
+
+
+def test_selecting_a_variant_brings_its_baseline() -> None:
+    chosen = [v.name for v in variants.select(["sockserve-threading", "trio"])]
+    assert chosen == ["stdlib-threading", "sockserve-threading", "trio"]
+
+
+def test_every_workload_has_a_baseline_and_a_sockserve_row() -> None:
+    for workload in workloads.WORKLOADS:
+        runnable = {v.name for v in VARIANTS if v.why_not(workload) is None}
+        assert any(n.startswith("stdlib-") for n in runnable), workload.name
+        assert any(n.startswith("sockserve-") for n in runnable), workload.name
+        for name in runnable:
+            baseline = by_name(name).baseline
+            assert baseline is None or baseline in runnable, (workload.name, name)
