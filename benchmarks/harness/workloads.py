@@ -51,12 +51,12 @@ class Workload:
 def _scale(conns: int) -> Workload:
     return Workload(
         f"scale-{conns}",
-        f"TCP echo at scale: {conns:,} connections idle 1 s, then all active",
+        f"TCP echo at scale: {conns:,} connections opened, idle 0.5 s, then all active",
         "echo",
         "echo",
         "tcp",
         conns,
-        idle=1.0,
+        idle=0.5,
     )
 
 

@@ -47,7 +47,11 @@ typedef struct {
     socklen_t len;
 } target_t;
 
-enum { IDLE, CONNECTING, WAITING, DRAINING, DEAD };
+enum { IDLE, CONNECTING, WAITING, DRAINING, PARKED, DEAD };
+
+/* Connections being opened at once: a burst of thousands of SYNs would overflow any
+ * accept queue and measure SYN retransmission rather than the server. */
+#define MAX_OPENING 128
 
 typedef struct {
     int fd;
@@ -271,42 +275,60 @@ static void drain_echo(int ep, conn_t *cs, const client_opts_t *o, stats_t *s, u
     }
 }
 
-/* echo: connect all, stay idle, then a closed loop per connection. */
-static double run_echo(const client_opts_t *o, conn_t *cs, stats_t *s, double *setup) {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
+/* Opens every connection, at most MAX_OPENING at a time; a connection counts as
+ * open once one line has made the round trip (the server has accepted it and
+ * serves it). Returns how many are open: parked, with nothing outstanding. */
+static int open_all(int ep, const client_opts_t *o, conn_t *cs, stats_t *s) {
     struct epoll_event evs[MAX_EVENTS];
-    uint64_t t0 = now_ns(), cdeadline = t0 + (uint64_t)(o->connect_timeout * 1e9);
-    int pending = 0, open_conns = 0;
+    uint64_t deadline = now_ns() + (uint64_t)(o->connect_timeout * 1e9);
+    int next = 0, opening = 0, open_conns = 0;
     for (int i = 0; i < o->conns; i++) cs[i] = (conn_t){.fd = -1, .state = IDLE};
-    for (;;) {
-        pending = 0;
-        for (int i = 0; i < o->conns; i++) {
-            if (cs[i].state == IDLE && cs[i].fd < 0) {
-                if (start_connect(ep, &cs[i], &o->target) < 0) {
-                    if (errno != EAGAIN) { s->connect_errors++; cs[i].state = DEAD; }
-                }
+    while ((next < o->conns || opening > 0) && now_ns() < deadline) {
+        while (next < o->conns && opening < MAX_OPENING) {
+            if (start_connect(ep, &cs[next], &o->target) < 0) {
+                if (errno == EAGAIN) break; /* a full Unix backlog: retry after a wait */
+                s->connect_errors++;
+                cs[next].state = DEAD;
+            } else {
+                opening++;
             }
-            pending += cs[i].state == IDLE || cs[i].state == CONNECTING;
+            next++;
         }
-        if (!pending || now_ns() > cdeadline) break;
         int n = epoll_wait(ep, evs, MAX_EVENTS, 10);
         for (int k = 0; k < n; k++) {
             conn_t *c = evs[k].data.ptr;
-            int err = 0;
-            socklen_t el = sizeof err;
-            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-            if (err) { s->connect_errors++; kill_conn(ep, c); continue; }
-            c->state = WAITING; /* parked until the active phase */
+            if (c->state == CONNECTING) {
+                int err = 0;
+                socklen_t el = sizeof err;
+                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err) { s->connect_errors++; kill_conn(ep, c); opening--; continue; }
+                if (send_request(ep, c, s, 0) < 0) opening--;
+                continue;
+            }
+            int r = read_reply(ep, c, s);
+            if (r == 0) continue;
+            opening--;
+            if (r < 0) continue;
+            c->state = PARKED;
             watch(ep, c, 0, EPOLL_CTL_MOD);
+            open_conns++;
         }
     }
     for (int i = 0; i < o->conns; i++) {
-        if (cs[i].state == IDLE || cs[i].state == CONNECTING) {
+        if (cs[i].state == IDLE || cs[i].state == CONNECTING || cs[i].state == WAITING) {
             s->connect_errors++;
             kill_conn(ep, &cs[i]);
         }
-        open_conns += cs[i].state == WAITING;
     }
+    return open_conns;
+}
+
+/* echo: open all, stay idle, then a closed loop per connection. */
+static double run_echo(const client_opts_t *o, conn_t *cs, stats_t *s, double *setup) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event evs[MAX_EVENTS];
+    uint64_t t0 = now_ns();
+    int open_conns = open_all(ep, o, cs, s);
     *setup = (double)(now_ns() - t0) / 1e9;
     if (o->idle > 0) {
         struct timespec ts = {(time_t)o->idle, (long)((o->idle - (double)(time_t)o->idle) * 1e9)};
@@ -315,7 +337,7 @@ static double run_echo(const client_opts_t *o, conn_t *cs, stats_t *s, double *s
     phase("active");
     uint64_t start = now_ns(), deadline = start + (uint64_t)(o->duration * 1e9);
     for (int i = 0; i < o->conns; i++)
-        if (cs[i].state == WAITING) send_request(ep, &cs[i], s, 0);
+        if (cs[i].state == PARKED) send_request(ep, &cs[i], s, 0);
     while (open_conns && now_ns() < deadline) {
         int n = epoll_wait(ep, evs, MAX_EVENTS, 10);
         for (int k = 0; k < n; k++) {
@@ -328,7 +350,7 @@ static double run_echo(const client_opts_t *o, conn_t *cs, stats_t *s, double *s
             if (t < deadline) {
                 send_request(ep, c, s, 0);
             } else {
-                c->state = IDLE; /* done: parked until closed */
+                c->state = PARKED; /* done: parked until closed */
                 watch(ep, c, 0, EPOLL_CTL_MOD);
             }
         }
