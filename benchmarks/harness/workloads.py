@@ -57,6 +57,7 @@ def _scale(conns: int) -> Workload:
         "tcp",
         conns,
         idle=0.5,
+        connect_timeout=5.0,
     )
 
 

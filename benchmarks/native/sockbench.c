@@ -191,6 +191,28 @@ static void watch(int ep, conn_t *c, uint32_t events, int op) {
     if (epoll_ctl(ep, op, c->fd, &ev) < 0) die("epoll_ctl");
 }
 
+/* Binds a client socket to the next of 250 loopback source addresses (127.0.0.2 and up).
+ * Each closed connection leaves a TIME_WAIT entry for a minute; with one source
+ * address, a few scale runs of 10,000 connections would use up the ephemeral ports. */
+static void spread_source(int fd) {
+    static unsigned next;
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    src.sin_addr.s_addr = htonl(0x7f000002u + next++ % 250u);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+    bind(fd, (struct sockaddr *)&src, sizeof src); /* on failure, the kernel picks as usual */
+}
+
+/* The outcome of a nonblocking connect once its socket is writable: 0 or an errno. */
+static int connect_error(const conn_t *c) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return err;
+}
+
 /* Starts a nonblocking connect; the caller learns the outcome on EPOLLOUT. */
 static int start_connect(int ep, conn_t *c, const target_t *t) {
     c->fd = socket(t->family, t->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -198,6 +220,7 @@ static int start_connect(int ep, conn_t *c, const target_t *t) {
     if (t->family == AF_INET && t->type == SOCK_STREAM) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        spread_source(c->fd);
     }
     c->started = now_ns();
     c->got = 0;
@@ -298,10 +321,7 @@ static int open_all(int ep, const client_opts_t *o, conn_t *cs, stats_t *s) {
         for (int k = 0; k < n; k++) {
             conn_t *c = evs[k].data.ptr;
             if (c->state == CONNECTING) {
-                int err = 0;
-                socklen_t el = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err) { s->connect_errors++; kill_conn(ep, c); opening--; continue; }
+                if (connect_error(c)) { s->connect_errors++; kill_conn(ep, c); opening--; continue; }
                 if (send_request(ep, c, s, 0) < 0) opening--;
                 continue;
             }
@@ -391,10 +411,12 @@ static double run_close(const client_opts_t *o, conn_t *cs, stats_t *s) {
         for (int k = 0; k < n; k++) {
             conn_t *c = evs[k].data.ptr;
             if (c->state == CONNECTING) {
-                int err = 0;
-                socklen_t el = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err) { s->connect_errors++; kill_conn(ep, c); c->state = IDLE; continue; }
+                if (connect_error(c)) {
+                    s->connect_errors++;
+                    kill_conn(ep, c);
+                    c->state = IDLE;
+                    continue;
+                }
                 send_request(ep, c, s, 1);
             } else if (c->state == WAITING) {
                 if (read_reply(ep, c, s) == 1) c->state = DRAINING;

@@ -102,14 +102,30 @@ def test_a_wrong_reply_is_a_mismatch_and_an_error() -> None:
     assert report["ops"] == 0
 
 
-def test_a_server_that_never_replies_stalls_every_connection() -> None:
+def test_a_server_that_accepts_but_never_replies_opens_nothing() -> None:
+    """A connection counts as open only once a line has made the round trip."""
+
     def mute(connection: socket.socket) -> None:
         connection.recv(64)
         connection.recv(64)  # returns (or raises) as the client gives up
 
     with tcp_server(mute) as target:
+        report = client("echo", target, "--connect-timeout", "0.3")
+    assert report["ops"] == 0
+    assert report["connect_errors"] == 1
+
+
+def test_a_reply_that_stops_coming_is_a_stalled_operation() -> None:
+    def answer_once(connection: socket.socket) -> None:
+        with connection.makefile("rb") as rfile:
+            connection.sendall(rfile.readline())  # the open phase's round trip
+            rfile.readline()  # the first measured request: never answered
+            rfile.readline()  # returns (or raises) as the client gives up
+
+    with tcp_server(answer_once) as target:
         report = client("echo", target, "--op-timeout", "0.2")
     assert report["ops"] == 0
+    assert report["connect_errors"] == 0
     assert report["stalled"] == 1
 
 
