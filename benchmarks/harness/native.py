@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -11,9 +12,11 @@ SOURCE = Path(__file__).resolve().parent.parent / "native" / "sockbench.c"
 BINARY = SOURCE.parent / "build" / "sockbench"
 
 
+@functools.cache
 def sockbench() -> Path:
     """The path of a ``sockbench`` built from the current source; builds it if stale.
 
+    Checked once per process, so a suite never rebuilds it between two runs.
     Blocks while the compiler runs (about a second).
 
     Raises:
