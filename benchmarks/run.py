@@ -104,8 +104,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     info = meta(args, pinning, argv)
     started = time.monotonic()
     cells: list[Cell] = []
+    logs = args.out / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="sockbench-") as workdir:
-        plan = Plan(args.rounds, args.duration, 2 if args.smoke else 5, Path(workdir), server_cpus)
+        shutdown_rounds = 2 if args.smoke else 5
+        plan = Plan(args.rounds, args.duration, shutdown_rounds, Path(workdir), logs, server_cpus)
         for workload in args.workloads:
             chosen = workloads.smoke(workload) if args.smoke else workload
             cells += run_workload(chosen, args.variants, plan)
@@ -116,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     (args.out / "latest.json").write_text(json.dumps(report.as_json(rows, cells, info), indent=1))
     (args.out / "latest.md").write_text(report.markdown(rows, cells, info))
     chart.draw(rows, args.out / "latest.png", f"{info['date']}, {info['machine']}")
-    print(f"wrote latest.json, latest.md and latest.png to {args.out}")
+    print(f"wrote latest.json, latest.md and latest.png to {args.out}; server logs in {logs}")
     silent = [f"{r.workload}/{r.variant}" for r in rows if not (r.ops_s > 0 or r.p50_us > 0)]
     if silent:
         raise SystemExit(f"measured nothing for {', '.join(silent)}")

@@ -134,4 +134,5 @@ def run(workload: Workload, server: Server, duration: float) -> Sample:
         server_rss=phases.peak_rss,
         gen_cpu=report.get("cpu_s", gen_cpu_s) / (report["elapsed_s"] if marked else wall),
         setup_s=report["setup_s"],
+        opened=int(report.get("opened", 0)),
     )

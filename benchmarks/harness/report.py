@@ -11,6 +11,12 @@ from harness.runner import Cell
 from harness.samples import Sample
 
 MIB = 1024 * 1024
+#: A load generator using this much of its CPU may be what limits the row.
+GENERATOR_BOUND = 0.9
+GENERATOR_BOUND_NOTE = (
+    f"* the load generator used {GENERATOR_BOUND:.0%} or more of its CPU: "
+    "the server may be faster than this row shows"
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class Row:
     server_rss_mib: float
     gen_cpu: float
     setup_s: float
+    conns: int
+    opened: int
+    calibration: bool
     baseline: str | None
     ratio: float | None
     samples: tuple[Sample, ...]
@@ -58,10 +67,21 @@ def _row(cell: Cell) -> Row:
         server_rss_mib=_median(s, lambda x: x.server_rss) / MIB,
         gen_cpu=_median(s, lambda x: x.gen_cpu),
         setup_s=_median(s, lambda x: x.setup_s),
+        conns=cell.workload.conns,
+        opened=round(_median(s, lambda x: x.opened)),
+        calibration=cell.variant.impl == "native",
         baseline=cell.variant.baseline,
         ratio=None,
         samples=tuple(s),
     )
+
+
+def generator_bound(row: Row) -> bool:
+    """Whether the load generator was busy enough to be what limited a server's row.
+
+    Never for the calibration row: showing the generator's ceiling is its job.
+    """
+    return row.gen_cpu >= GENERATOR_BOUND and not row.calibration
 
 
 def _ratio(row: Row, base: Row) -> float | None:
@@ -112,16 +132,31 @@ def cells_of(row: Row) -> tuple[str, ...]:
     """The row as the table's strings, in `HEADER` order."""
     return (
         row.variant,
-        "-" if math.isnan(row.ops_s) else f"{row.ops_s:,.0f}",
+        "-"
+        if math.isnan(row.ops_s)
+        else f"{row.ops_s:,.0f}" + ("*" if generator_bound(row) else ""),
         latency(row.p50_us),
         latency(row.p99_us),
         str(row.errors),
         _percent(row.server_cpu),
         f"{row.server_rss_mib:.1f} MiB" if row.server_rss_mib else "-",
         _percent(row.gen_cpu),
-        f"{row.setup_s:.2f} s" if row.setup_s else "",
+        _opening(row),
         "" if row.ratio is None else f"{row.ratio:,.2f}x",
     )
+
+
+def _opening(row: Row) -> str:
+    """How long opening the connections took, and how many opened if not all did."""
+    if not row.setup_s:
+        return ""
+    if row.opened < row.conns:
+        return f"{row.opened:,} of {row.conns:,} in {row.setup_s:.2f} s"
+    return f"{row.setup_s:.2f} s"
+
+
+def _notes(group: list[Row]) -> list[str]:
+    return [GENERATOR_BOUND_NOTE] if any(generator_bound(r) for r in group) else []
 
 
 def grouped(all_rows: list[Row]) -> dict[str, list[Row]]:
@@ -144,6 +179,7 @@ def text(all_rows: list[Row], cells: list[Cell], meta: dict[str, object]) -> str
             first = cells_row[0].ljust(widths[0])
             rest = "  ".join(c.rjust(w) for c, w in zip(cells_row[1:], widths[1:], strict=True))
             lines.append(f"  {first}  {rest}")
+        lines += [f"  {note}" for note in _notes(group)]
         lines += [f"  (not run: {v} - {why})" for v, why in skipped.get(name, [])]
     return "\n".join(lines) + "\n"
 
@@ -157,7 +193,8 @@ def markdown(all_rows: list[Row], cells: list[Cell], meta: dict[str, object]) ->
         lines.append("| " + " | ".join(HEADER) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|")
         lines += ["| " + " | ".join(cells_of(r)) + " |" for r in group]
-        lines += ["", *(f"- not run: {v}: {why}" for v, why in skipped.get(name, []))]
+        lines += ["", *(f"- {note}" for note in _notes(group))]
+        lines += [f"- not run: {v}: {why}" for v, why in skipped.get(name, [])]
     return "\n".join(lines).rstrip() + "\n"
 
 

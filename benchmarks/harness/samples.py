@@ -19,6 +19,8 @@ class Sample:
         server_rss: Peak resident memory of the server tree, bytes.
         gen_cpu: Load generator CPU time over the run's wall time (1.0 = one core).
         setup_s: Seconds the load generator took to open its connections.
+        opened: Persistent connections open when the measured phase began
+            (0 for workloads without them).
     """
 
     ops_s: float
@@ -29,3 +31,4 @@ class Sample:
     server_rss: int
     gen_cpu: float
     setup_s: float
+    opened: int = 0

@@ -8,13 +8,14 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from harness import native
-from harness.procstat import sample_tree
+from harness.procstat import open_fds, sample_tree
 from harness.targets import HOST
 from harness.variants import Variant
 from harness.workloads import Workload
@@ -24,6 +25,11 @@ HARNESS_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 #: The longest a server may take to exit once told to.
 STOP_TIMEOUT = 5.0
+#: A server is idle once its tree uses under `IDLE_CPU` of a core over a window this long.
+SETTLE_WINDOW = 0.1
+IDLE_CPU = 0.15  # a 10 ms clock tick in the window is 10%
+#: The longest a server may take to wind down one run's connections.
+SETTLE_TIMEOUT = 60.0
 
 
 @dataclass
@@ -34,6 +40,8 @@ class Server:
     proc: subprocess.Popen[bytes]
     target: str
     log: Path
+    #: Descriptors the idle server holds: a run is over for it when it is back to these.
+    idle_fds: int = 0
 
     def tracebacks(self) -> int:
         """How many tracebacks the server (or its children) has written to its log so far."""
@@ -77,17 +85,25 @@ def _first_line(stream: IO[bytes], proc: subprocess.Popen[bytes], log: Path) -> 
     return line
 
 
-def start(variant: Variant, workload: Workload, workdir: Path, cpus: set[int] | None) -> Server:
-    """Start ``variant``'s server for ``workload``; return once it listens.
+def start(
+    variant: Variant,
+    workload: Workload,
+    workdir: Path,
+    cpus: set[int] | None,
+    logs: Path | None = None,
+) -> Server:
+    """Start ``variant``'s server for ``workload``; return once it listens and is idle.
 
-    Blocks up to `START_TIMEOUT` seconds.
+    Unix sockets go in ``workdir``; the server's stderr is appended to
+    ``WORKLOAD.VARIANT.log`` in ``logs`` (default: ``workdir``). Blocks up to
+    `START_TIMEOUT` seconds.
 
     Raises:
         RuntimeError: The server did not report an address in time (its log is included).
     """
-    log = workdir / f"{workload.name}.{variant.name}.log"
+    log = (logs or workdir) / f"{workload.name}.{variant.name}.log"
     command = _command(variant, workload, _bind_spec(variant, workload, workdir))
-    with log.open("wb") as log_file:
+    with log.open("ab") as log_file:  # a fresh server per round adds to it
         proc = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -96,7 +112,43 @@ def start(variant: Variant, workload: Workload, workdir: Path, cpus: set[int] | 
             preexec_fn=pinner(cpus),
         )
     assert proc.stdout is not None
-    return Server(variant, proc, _first_line(proc.stdout, proc, log), log)
+    server = Server(variant, proc, _first_line(proc.stdout, proc, log), log)
+    _wait_idle(server, lambda fds: True)
+    server.idle_fds = open_fds(sample_tree(proc.pid).pids)
+    return server
+
+
+def settle(server: Server) -> float:
+    """Wait until the server has closed the last run's connections and is idle again.
+
+    A thread-per-connection server can take seconds after the load generator
+    exits to end thousands of threads (printing a traceback for each
+    connection the generator reset); the next run, pinned to the same CPU,
+    would be measured against that work. Returns the seconds waited; blocks
+    up to `SETTLE_TIMEOUT`.
+
+    Raises:
+        RuntimeError: The server was still busy or holding connections at the timeout.
+    """
+    return _wait_idle(server, lambda fds: fds <= server.idle_fds)
+
+
+def _wait_idle(server: Server, closed: Callable[[int], bool]) -> float:
+    started = time.monotonic()
+    before = sample_tree(server.proc.pid)
+    while True:
+        time.sleep(SETTLE_WINDOW)
+        now = sample_tree(server.proc.pid)
+        fds = open_fds(now.pids)
+        busy = (now.cpu_s - before.cpu_s) / SETTLE_WINDOW
+        if busy < IDLE_CPU and closed(fds):
+            return time.monotonic() - started
+        if time.monotonic() - started > SETTLE_TIMEOUT:
+            raise RuntimeError(
+                f"{server.variant.name} was not idle {SETTLE_TIMEOUT:.0f} s after its run: "
+                f"{busy:.0%} CPU, {fds} descriptors open (idle: {server.idle_fds})"
+            )
+        before = now
 
 
 def stop(server: Server) -> None:

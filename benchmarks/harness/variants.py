@@ -35,8 +35,9 @@ class Variant:
         """Why this variant cannot run ``workload``, or ``None`` if it can."""
         socketserver_family = self.impl in ("stdlib", "sockserve")
         if workload.client == "shutdown":
-            ok = socketserver_family and self.model != "forking"
-            return None if ok else "shutdown() is socketserver's API; forking shares sync's loop"
+            if not socketserver_family:
+                return "shutdown() is socketserver's API"
+            return "forking runs sync's serve_forever loop" if self.model == "forking" else None
         if workload.client == "http":
             ok = self.model == "threading" or self.impl == "native"
             return None if ok else "http.server is measured on ThreadingHTTPServer"

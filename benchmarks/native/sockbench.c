@@ -64,6 +64,7 @@ typedef struct {
     uint64_t *lat;
     size_t n, cap;
     uint64_t ops, errors, connect_errors, stalled, mismatched;
+    uint64_t opened; /* echo: connections open (one line echoed) when the measured phase began */
 } stats_t;
 
 static const char *mode_name;
@@ -349,6 +350,7 @@ static double run_echo(const client_opts_t *o, conn_t *cs, stats_t *s, double *s
     struct epoll_event evs[MAX_EVENTS];
     uint64_t t0 = now_ns();
     int open_conns = open_all(ep, o, cs, s);
+    s->opened = (uint64_t)open_conns;
     *setup = (double)(now_ns() - t0) / 1e9;
     if (o->idle > 0) {
         struct timespec ts = {(time_t)o->idle, (long)((o->idle - (double)(time_t)o->idle) * 1e9)};
@@ -528,11 +530,11 @@ static int client_main(int argc, char **argv) {
     qsort(s.lat, s.n, sizeof *s.lat, cmp_u64);
     printf("{\"mode\": \"%s\", \"conns\": %d, \"ops\": %llu, \"elapsed_s\": %.6f, "
            "\"setup_s\": %.6f, \"cpu_s\": %.6f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"errors\": %llu, "
-           "\"connect_errors\": %llu, \"stalled\": %llu, \"mismatched\": %llu}\n",
+           "\"connect_errors\": %llu, \"stalled\": %llu, \"mismatched\": %llu, \"opened\": %llu}\n",
            mode_name, o.conns, (unsigned long long)s.ops, elapsed, setup, phase_cpu,
            percentile_us(&s, 0.50), percentile_us(&s, 0.99), (unsigned long long)s.errors,
            (unsigned long long)s.connect_errors, (unsigned long long)s.stalled,
-           (unsigned long long)s.mismatched);
+           (unsigned long long)s.mismatched, (unsigned long long)s.opened);
     return 0;
 }
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from harness import loads, servers, variants, workloads, wrk
+from harness import loads, report, servers, variants, workloads, wrk
 from harness.procstat import TreeMonitor, sample_tree
+from harness.runner import Cell
+from harness.samples import Sample
 from harness.variants import VARIANTS, Variant
 
 #: A parent that forks a child burning CPU for 0.3 s and then sleeps until killed.
@@ -25,6 +30,31 @@ if pid == 0:
         pass
     os._exit(0)
 print(pid, flush=True)
+time.sleep(30)
+"""
+
+#: A parent that forks 50 children, each burning 5 ms of CPU (under one clock tick)
+#: and then sleeping until killed.
+MANY_SMALL_CHILDREN = """
+import os, sys, time
+for _ in range(50):
+    if os.fork() == 0:
+        end = time.process_time() + 0.005
+        while time.process_time() < end:
+            pass
+        time.sleep(30)
+        os._exit(0)
+print("forked", flush=True)
+time.sleep(30)
+"""
+
+#: Burns 0.6 s of CPU, then idles until killed.
+BUSY_THEN_IDLE = """
+import sys, time
+print("busy", flush=True)
+end = time.process_time() + 0.6
+while time.process_time() < end:
+    pass
 time.sleep(30)
 """
 
@@ -49,6 +79,25 @@ def test_tree_includes_children_and_their_cpu_once_reaped() -> None:
         assert monitor.cpu_s < 1.0
     finally:
         parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        assert parent.stdout is not None
+        parent.stdout.close()
+
+
+def test_many_children_under_a_clock_tick_each_still_add_up() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", MANY_SMALL_CHILDREN], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline() == b"forked\n"
+        time.sleep(0.5)  # every child has burnt its 5 ms by now
+        sample = sample_tree(parent.pid)
+        assert len(sample.pids) == 51
+        # /proc/PID/stat alone would give 0 ticks for each child.
+        assert sample.cpu_s >= 50 * 0.005
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
         parent.wait()
         assert parent.stdout is not None
         parent.stdout.close()
@@ -120,3 +169,69 @@ def test_every_workload_has_a_baseline_and_a_sockserve_row() -> None:
         for name in runnable:
             baseline = by_name(name).baseline
             assert baseline is None or baseline in runnable, (workload.name, name)
+
+
+def test_settle_waits_for_the_server_to_close_its_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workload = workloads.select(["tcp-echo-16"])[0]
+    server = servers.start(by_name("sockserve-threading"), workload, tmp_path, None)
+    try:
+        host, port = server.target.removeprefix("tcp:").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as held:
+            held.sendall(b"ping\n")
+            assert held.recv(16) == b"ping\n"  # a handler thread now holds the connection
+            monkeypatch.setattr(servers, "SETTLE_TIMEOUT", 0.5)
+            with pytest.raises(RuntimeError, match="descriptors open"):
+                servers.settle(server)
+        monkeypatch.setattr(servers, "SETTLE_TIMEOUT", 10.0)
+        assert servers.settle(server) < 5
+    finally:
+        servers.stop(server)
+
+
+def test_settle_waits_for_the_server_to_stop_using_cpu(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_THEN_IDLE], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"busy\n"
+        server = servers.Server(by_name("calibration"), proc, "tcp:127.0.0.1:1", tmp_path / "log")
+        server.idle_fds = 1000  # only the CPU criterion is under test here
+        assert servers.settle(server) >= 0.3  # the burn lasts 0.6 s of CPU time
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def _row(
+    gen_cpu: float, opened: int, conns: int, variant: str = "sockserve-threading"
+) -> report.Row:
+    sample = Sample(
+        ops_s=1000.0,
+        p50_us=100.0,
+        p99_us=200.0,
+        errors=0,
+        server_cpu=0.5,
+        server_rss=1,
+        gen_cpu=gen_cpu,
+        setup_s=2.5,
+        opened=opened,
+    )
+    workload = workloads.select(["scale-1000"])[0]
+    cell = Cell(replace(workload, conns=conns), by_name(variant), [sample])
+    return report.rows([cell])[0]
+
+
+def test_the_table_marks_rows_the_load_generator_may_have_capped() -> None:
+    capped, free = _row(0.95, 10, 10), _row(0.5, 10, 10)
+    assert report.cells_of(capped)[1] == "1,000*"
+    assert report.cells_of(free)[1] == "1,000"
+    ceiling = _row(0.95, 10, 10, "calibration")  # showing the generator's limit is its job
+    assert report.cells_of(ceiling)[1] == "1,000"
+
+
+def test_the_table_says_how_many_connections_opened_when_not_all_did() -> None:
+    assert report.cells_of(_row(0.5, 7000, 10000))[8] == "7,000 of 10,000 in 2.50 s"
+    assert report.cells_of(_row(0.5, 10000, 10000))[8] == "2.50 s"

@@ -79,6 +79,7 @@ def test_echo_against_the_calibration_server_has_no_errors() -> None:
         report = client("echo", target, "--conns", "4")
     assert report["ops"] > 100
     assert report["errors"] == report["connect_errors"] == report["stalled"] == 0
+    assert report["opened"] == 4
     assert 0 < report["p50_us"] <= report["p99_us"]
     assert report["cpu_s"] > 0
 
@@ -113,6 +114,7 @@ def test_a_server_that_accepts_but_never_replies_opens_nothing() -> None:
         report = client("echo", target, "--connect-timeout", "0.3")
     assert report["ops"] == 0
     assert report["connect_errors"] == 1
+    assert report["opened"] == 0
 
 
 def test_a_reply_that_stops_coming_is_a_stalled_operation() -> None:
@@ -126,6 +128,7 @@ def test_a_reply_that_stops_coming_is_a_stalled_operation() -> None:
         report = client("echo", target, "--op-timeout", "0.2")
     assert report["ops"] == 0
     assert report["connect_errors"] == 0
+    assert report["opened"] == 1
     assert report["stalled"] == 1
 
 

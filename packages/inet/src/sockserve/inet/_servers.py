@@ -54,15 +54,20 @@ class TCPServer(StreamServer[InetAddress]):
         """
         connection, client_address = super().get_request()
         if self.tcp_nodelay and not self._nodelay_inherited:
-            # A connection reset before this point fails here; the handler
-            # will see the reset itself, so the option is not worth an error.
-            with contextlib.suppress(OSError):
-                if self._nodelay_inherited is None:
-                    option = connection.getsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY)
-                    self._nodelay_inherited = option != 0
-                if not self._nodelay_inherited:
-                    connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            self._set_nodelay(connection)
         return connection, client_address
+
+    def _set_nodelay(self, connection: StreamRequest) -> None:
+        # A connection reset before this point fails here; the handler will
+        # see the reset itself, so the option is not worth an error.
+        try:
+            if self._nodelay_inherited is None:
+                option = connection.getsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY)
+                self._nodelay_inherited = option != 0
+            if not self._nodelay_inherited:
+                connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
 
 class UDPServer(DatagramServer[InetAddress]):
