@@ -50,8 +50,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             f"--rounds must be >= 1 and --duration >= 0.1, got {args.rounds}, {args.duration}"
         )
     try:
-        args.workloads = workloads.select(args.workloads)
-        args.variants = variants.select(args.variants)
+        args.workloads = workloads.select(_names(args.workloads))
+        args.variants = variants.select(_names(args.variants))
     except ValueError as e:
         parser.error(str(e))
     if any(w.client == "http" for w in args.workloads) and shutil.which("wrk") is None:
@@ -59,6 +59,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "wrk is not installed: run benchmarks/setup.sh, or leave out --workloads http-16"
         )
     return args
+
+
+def _names(given: list[str] | None) -> list[str] | None:
+    """Names given as separate arguments, comma-separated, or both."""
+    if given is None:
+        return None
+    return [name for arg in given for name in arg.split(",") if name]
 
 
 def pin(no_pin: bool) -> tuple[set[int] | None, str]:

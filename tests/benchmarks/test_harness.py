@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import run
 
 from harness import loads, report, servers, variants, workloads, wrk
 from harness.procstat import TreeMonitor, sample_tree
@@ -235,3 +236,10 @@ def test_the_table_marks_rows_the_load_generator_may_have_capped() -> None:
 def test_the_table_says_how_many_connections_opened_when_not_all_did() -> None:
     assert report.cells_of(_row(0.5, 7000, 10000))[8] == "7,000 of 10,000 in 2.50 s"
     assert report.cells_of(_row(0.5, 10000, 10000))[8] == "2.50 s"
+
+
+def test_the_command_line_takes_names_spaced_or_comma_separated() -> None:
+    args = run.parse_args(["--workloads", "tcp-echo-1,udp-echo-16", "unix-echo-16"])
+    assert [w.name for w in args.workloads] == ["tcp-echo-1", "udp-echo-16", "unix-echo-16"]
+    with pytest.raises(SystemExit):
+        run.parse_args(["--variants", "trio,no-such-server"])
