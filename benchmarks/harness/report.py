@@ -155,8 +155,10 @@ def _opening(row: Row) -> str:
     return f"{row.setup_s:.2f} s"
 
 
-def _notes(group: list[Row]) -> list[str]:
-    return [GENERATOR_BOUND_NOTE] if any(generator_bound(r) for r in group) else []
+def _notes(group: list[Row], cells: list[Cell]) -> list[str]:
+    """The footnotes of one workload's table: the ``*`` mark, then what its runs noted."""
+    marked = [GENERATOR_BOUND_NOTE] if any(generator_bound(r) for r in group) else []
+    return marked + [n for c in cells if c.workload.name == group[0].workload for n in c.notes]
 
 
 def grouped(all_rows: list[Row]) -> dict[str, list[Row]]:
@@ -179,7 +181,7 @@ def text(all_rows: list[Row], cells: list[Cell], meta: dict[str, object]) -> str
             first = cells_row[0].ljust(widths[0])
             rest = "  ".join(c.rjust(w) for c, w in zip(cells_row[1:], widths[1:], strict=True))
             lines.append(f"  {first}  {rest}")
-        lines += [f"  {note}" for note in _notes(group)]
+        lines += [f"  {note}" for note in _notes(group, cells)]
         lines += [f"  (not run: {v} - {why})" for v, why in skipped.get(name, [])]
     return "\n".join(lines) + "\n"
 
@@ -193,7 +195,7 @@ def markdown(all_rows: list[Row], cells: list[Cell], meta: dict[str, object]) ->
         lines.append("| " + " | ".join(HEADER) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|")
         lines += ["| " + " | ".join(cells_of(r)) + " |" for r in group]
-        lines += ["", *(f"- {note}" for note in _notes(group))]
+        lines += ["", *(f"- {note}" for note in _notes(group, cells))]
         lines += [f"- not run: {v}: {why}" for v, why in skipped.get(name, [])]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -211,6 +213,7 @@ def as_json(all_rows: list[Row], cells: list[Cell], meta: dict[str, object]) -> 
     return {
         "meta": meta,
         "rows": [_no_nan(asdict(r)) for r in all_rows],
+        "notes": [{"workload": c.workload.name, "note": n} for c in cells for n in c.notes],
         "not_run": [
             {"workload": w, "variant": v, "why": why}
             for w, pairs in _skipped(cells).items()

@@ -20,6 +20,8 @@ class Cell:
     variant: Variant
     samples: list[Sample] = field(default_factory=list)
     skipped: str | None = None
+    #: What a reader of the table should know about these runs.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,24 @@ def _run_shared_servers(workload: Workload, cells: list[Cell], plan: Plan) -> No
             _progress(f"{workload.name}: round {r + 1}/{plan.rounds}")
             for cell, server in zip(cells, running, strict=True):
                 cell.samples.append(loads.run(workload, server, plan.duration))
-                waited = servers.settle(server)
-                if waited > SLOW_SETTLE:
-                    _progress(f"  {cell.variant.name} took {waited:.1f} s to wind down its run")
+                _note_wind_down(cell, r, servers.settle(server))
     finally:
         for server in running:
             servers.stop(server)
+
+
+def _note_wind_down(cell: Cell, round_index: int, settled: servers.Settled) -> None:
+    """Tell the user about a slow wind-down; keep connections left open as a note on the row."""
+    name = cell.variant.name
+    if settled.waited_s > SLOW_SETTLE:
+        _progress(f"  {name} took {settled.waited_s:.1f} s to wind down its run")
+    if settled.leftover_fds:
+        note = (
+            f"{name} still held {settled.leftover_fds} descriptor(s), idle, "
+            f"{servers.FD_GRACE:.0f} s after run {round_index + 1}"
+        )
+        cell.notes.append(note)
+        _progress(f"  {note}")
 
 
 def _run_fresh_servers(workload: Workload, cells: list[Cell], plan: Plan) -> None:
