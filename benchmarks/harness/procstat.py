@@ -5,11 +5,11 @@ server process and all its descendants; children already reaped are counted
 through their parent's ``cutime``/``cstime``.
 
 ``/proc/PID/stat`` gives CPU time in whole clock ticks (10 ms), truncated per
-process: 256 forked children using 6 ms each would read as nothing. So a
-single-threaded process's own time is read in nanoseconds from
-``/proc/PID/schedstat``, which covers only the main thread; a multi-threaded
-process, whose ticks are summed over all threads before truncation, keeps the
-``stat`` figure.
+process: 256 forked children using 6 ms each would read as nothing.
+``/proc/PID/schedstat`` has nanoseconds, but for the main thread alone. A
+process's own time is the larger of the two: exact for a single-threaded
+process, within a tick for a multi-threaded one, and never smaller than an
+earlier reading as threads come and go (``stat`` keeps ended threads' time).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # Indexes into /proc/PID/stat's fields after the command name (see proc(5)).
-UTIME, STIME, CUTIME, CSTIME, NUM_THREADS, RSS = 11, 12, 13, 14, 17, 21
+UTIME, STIME, CUTIME, CSTIME, RSS = 11, 12, 13, 14, 21
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,17 @@ def sample_tree(root: int) -> TreeSample:
 
 def _cpu_s(pid: int, stat: list[str]) -> float:
     """CPU seconds of ``pid`` and its reaped children, as precisely as ``/proc`` has them."""
+    ticks = int(stat[UTIME]) + int(stat[STIME]) + int(stat[CUTIME]) + int(stat[CSTIME])
     reaped = (int(stat[CUTIME]) + int(stat[CSTIME])) / _TICKS
-    if int(stat[NUM_THREADS]) == 1:
-        try:
-            with open(f"/proc/{pid}/schedstat", "rb") as f:
-                return int(f.read().split()[0]) / 1e9 + reaped
-        except (OSError, IndexError, ValueError):  # exited, or no schedstat in this kernel
-            pass
-    return (int(stat[UTIME]) + int(stat[STIME])) / _TICKS + reaped
+    return max(ticks / _TICKS, _main_thread_cpu_s(pid) + reaped)
+
+
+def _main_thread_cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, IndexError, ValueError):  # exited, or no schedstat in this kernel
+        return 0.0
 
 
 class TreeMonitor:

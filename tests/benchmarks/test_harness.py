@@ -50,6 +50,21 @@ print("forked", flush=True)
 time.sleep(30)
 """
 
+#: A process whose second thread burns 0.3 s of CPU and ends, then idles until killed.
+THREAD_BURNS_AND_ENDS = """
+import sys, threading, time
+def burn():
+    end = time.thread_time() + 0.3
+    while time.thread_time() < end:
+        pass
+worker = threading.Thread(target=burn)
+worker.start()
+print("started", flush=True)
+worker.join()
+print("ended", flush=True)
+time.sleep(30)
+"""
+
 #: Burns 0.6 s of CPU, then idles until killed.
 BUSY_THEN_IDLE = """
 import sys, time
@@ -103,6 +118,22 @@ def test_many_children_under_a_clock_tick_each_still_add_up() -> None:
         parent.wait()
         assert parent.stdout is not None
         parent.stdout.close()
+
+
+def test_cpu_of_a_thread_that_ended_is_still_counted() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", THREAD_BURNS_AND_ENDS], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"started\n"
+        monitor = TreeMonitor(proc.pid)
+        assert proc.stdout.readline() == b"ended\n"
+        monitor.poll()  # one thread left: its own schedstat lacks the worker's 0.3 s
+        assert monitor.cpu_s >= 0.2
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 def test_a_root_that_is_gone_reads_as_empty() -> None:

@@ -98,8 +98,12 @@ class BaseServer(Generic[RequestT, AddressT]):
             with _ServerSelector() as selector, self.__wake_up_channel() as waker:
                 selector.register(waker, selectors.EVENT_READ)
                 selector.register(self, selectors.EVENT_READ)
+                backoff = self.__backoff
                 while not self.__shutdown_requested():
-                    ready = selector.select(self.__prepare_wait(selector, poll_interval))
+                    wait = poll_interval
+                    if backoff.delay:
+                        wait = self.__prepare_wait(selector, poll_interval)
+                    ready = selector.select(wait)
                     if self.__shutdown_requested():  # bpo-35017: accept nothing after shutdown()
                         break
                     for key, _events in ready:
@@ -198,10 +202,7 @@ class BaseServer(Generic[RequestT, AddressT]):
             return
         if self.__backoff.delay:
             self.__backoff.succeeded()
-        self._dispatch_request(request, client_address)
-
-    def _dispatch_request(self, request: RequestT, client_address: AddressT) -> None:
-        """Verify, process and clean up one request that has been received."""
+        # One method, not two: this runs once per request, and a call costs.
         if not self.verify_request(request, client_address):
             self.shutdown_request(request)
             return
@@ -275,11 +276,12 @@ class BaseServer(Generic[RequestT, AddressT]):
     def __prepare_wait(
         self, selector: selectors.BaseSelector, poll_interval: float | None
     ) -> float | None:
-        """Watch the socket unless accepting is paused; return how long to wait."""
-        if not self.__backoff.delay:  # accepting normally: the loop's usual pass
-            return poll_interval
-        # The delay stays set until an accept succeeds, which needs the socket
-        # watched again: so every pass of a back-off, and the one after it, lands here.
+        """During an accept back-off: watch the socket only once the pause is over.
+
+        Returns how long to wait. The delay stays set until an accept
+        succeeds, which needs the socket watched again: so every pass of a
+        back-off, and the one after it, lands here.
+        """
         pause = self.__backoff.remaining()
         watching = self in selector.get_map()
         if pause and watching:
