@@ -26,6 +26,12 @@ def _colour(variant: str) -> str:
     return COLOURS.get(variant.partition("-")[0], "#7f7f7f")
 
 
+def _partial(row: Row) -> str:
+    if row.setup_s and row.opened < row.conns:
+        return f"{row.opened:,} of {row.conns:,} conns"
+    return ""
+
+
 def draw(rows: list[Row], path: Path, subtitle: str) -> None:
     """Write the chart to ``path``: throughput per server, or latency for ``shutdown()``."""
     groups = grouped(rows)
@@ -36,7 +42,10 @@ def draw(rows: list[Row], path: Path, subtitle: str) -> None:
         latency = all(math.isnan(r.ops_s) for r in group)
         values = [r.p50_us / 1000 if latency else r.ops_s for r in group]
         labels = [r.variant for r in group]
-        ax.barh(labels, values, color=[_colour(v) for v in labels])
+        bars = ax.barh(labels, values, color=[_colour(v) for v in labels])
+        # A bar over fewer connections than asked for is not the same load: say so on it.
+        notes = [_partial(r) for r in group]
+        ax.bar_label(bars, notes, fontsize=7, padding=2)
         ax.invert_yaxis()
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("median ms (log)" if latency else "ops/s")
