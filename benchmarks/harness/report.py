@@ -194,10 +194,15 @@ def markdown(all_rows: list[Row], cells: list[Cell], meta: dict[str, object]) ->
         lines += ["", f"## {name}", "", group[0].title, ""]
         lines.append("| " + " | ".join(HEADER) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|")
-        lines += ["| " + " | ".join(cells_of(r)) + " |" for r in group]
-        lines += ["", *(f"- {note}" for note in _notes(group, cells))]
+        lines += ["| " + " | ".join(map(_md, cells_of(r))) + " |" for r in group]
+        lines += ["", *(f"- {_md(note)}" for note in _notes(group, cells))]
         lines += [f"- not run: {v}: {why}" for v, why in skipped.get(name, [])]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _md(text: str) -> str:
+    """``text`` with the ``*`` mark escaped: Markdown would read it as a bullet or emphasis."""
+    return text.replace("*", "\\*")
 
 
 def _skipped(cells: list[Cell]) -> dict[str, list[tuple[str, str]]]:

@@ -278,6 +278,11 @@ def test_the_table_marks_rows_the_load_generator_may_have_capped() -> None:
     assert report.cells_of(free)[1] == "1,000"
     ceiling = _row(0.95, 10, 10, "calibration")  # showing the generator's limit is its job
     assert report.cells_of(ceiling)[1] == "1,000"
+    workload = workloads.select(["scale-1000"])[0]
+    cell = Cell(workload, by_name("sockserve-threading"), list(capped.samples))
+    markdown = report.markdown([capped], [cell], {})
+    assert "| 1,000\\* |" in markdown  # escaped: Markdown shows the mark itself
+    assert "\n- \\* the load generator used 90%" in markdown
 
 
 def test_the_table_says_how_many_connections_opened_when_not_all_did() -> None:
