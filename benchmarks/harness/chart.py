@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: the benchmark runs without a display
 import matplotlib.pyplot as plt
 
-from harness.report import Row, grouped
+from harness.report import Row, grouped, partly_opened
 
 #: One colour per implementation, so a reader can follow sockserve across panels.
 COLOURS = {
@@ -27,9 +27,7 @@ def _colour(variant: str) -> str:
 
 
 def _partial(row: Row) -> str:
-    if row.setup_s and row.opened < row.conns:
-        return f"{row.opened:,} of {row.conns:,} conns"
-    return ""
+    return f"{row.opened:,} of {row.conns:,} conns" if partly_opened(row) else ""
 
 
 def draw(rows: list[Row], path: Path, subtitle: str) -> None:

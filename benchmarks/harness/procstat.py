@@ -77,9 +77,9 @@ def sample_tree(root: int) -> TreeSample:
 
 def _cpu_s(pid: int, stat: list[str]) -> float:
     """CPU seconds of ``pid`` and its reaped children, as precisely as ``/proc`` has them."""
-    ticks = int(stat[UTIME]) + int(stat[STIME]) + int(stat[CUTIME]) + int(stat[CSTIME])
+    own = (int(stat[UTIME]) + int(stat[STIME])) / _TICKS
     reaped = (int(stat[CUTIME]) + int(stat[CSTIME])) / _TICKS
-    return max(ticks / _TICKS, _main_thread_cpu_s(pid) + reaped)
+    return max(own, _main_thread_cpu_s(pid)) + reaped
 
 
 def _main_thread_cpu_s(pid: int) -> float:

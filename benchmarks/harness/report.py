@@ -146,11 +146,16 @@ def cells_of(row: Row) -> tuple[str, ...]:
     )
 
 
+def partly_opened(row: Row) -> bool:
+    """Whether the load opened fewer persistent connections than it asked for."""
+    return bool(row.setup_s) and row.opened < row.conns
+
+
 def _opening(row: Row) -> str:
     """How long opening the connections took, and how many opened if not all did."""
     if not row.setup_s:
         return ""
-    if row.opened < row.conns:
+    if partly_opened(row):
         return f"{row.opened:,} of {row.conns:,} in {row.setup_s:.2f} s"
     return f"{row.setup_s:.2f} s"
 

@@ -53,7 +53,7 @@ class TCPServer(StreamServer[InetAddress]):
             OSError: The accept failed; the server drops this attempt.
         """
         # StreamServer.get_request is this accept(); calling it through super()
-        # costs 0.4 µs a connection (a tenth of the loop's own overhead).
+        # would cost 0.4 µs on every connection.
         connection, client_address = self.socket.accept()
         if self.tcp_nodelay and not self._nodelay_inherited:
             self._set_nodelay(connection)
