@@ -6,6 +6,8 @@ fails a test instead of hanging the run.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -48,3 +50,15 @@ def serve() -> Iterator[Callable[..., threading.Thread]]:
         server.server_close()
         thread.join(WAIT)
         assert not thread.is_alive(), "serve_forever did not return"
+
+
+@pytest.fixture
+def sock_dir() -> Iterator[str]:
+    """A fresh, short directory for socket files, removed with its contents at teardown.
+
+    Under /tmp with a short name: Linux caps a socket path at 107 bytes, and
+    pytest's ``tmp_path`` can be longer.
+    """
+    directory = tempfile.mkdtemp(prefix="ss-", dir="/tmp")
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)

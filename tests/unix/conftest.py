@@ -11,13 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-import shutil
 import signal
 import socket
 import socketserver
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,14 +47,6 @@ linux_only = pytest.mark.skipif(not ON_LINUX, reason="Linux behaviour (abstract 
 
 
 # ---------------------------------------------------------------------------- paths
-
-
-@pytest.fixture
-def sock_dir() -> Iterator[str]:
-    """A fresh, short directory for socket files, removed with its contents at teardown."""
-    directory = tempfile.mkdtemp(prefix="ss-", dir="/tmp")
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

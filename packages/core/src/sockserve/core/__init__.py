@@ -2,17 +2,28 @@
 
 The server protocols, `BaseServer`, the family-agnostic socket servers
 (`StreamServer`, `DatagramServer`) that ``sockserve.inet`` and
-``sockserve.unix`` build on, and the request handlers.
+``sockserve.unix`` build on, the request handlers, and the pieces every
+concurrency model shares: the steps of a request in its worker
+(`serve_request`) and the record of requests in flight that a drain uses
+(`InFlight`, `DrainResult`).
 """
 
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
+from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
 from ._handlers import BaseRequestHandler as BaseRequestHandler
 from ._handlers import DatagramRequestHandler as DatagramRequestHandler
+from ._handlers import ServerT as ServerT
 from ._handlers import StreamRequestHandler as StreamRequestHandler
+from ._handlers import require_reply_address as require_reply_address
+from ._in_flight import DrainResult as DrainResult
+from ._in_flight import InFlight as InFlight
+from ._in_flight import Ticket as Ticket
+from ._in_flight import cut_connection as cut_connection
 from ._protocols import RequestHandlerProtocol as RequestHandlerProtocol
 from ._protocols import ServerLifecycleProtocol as ServerLifecycleProtocol
 from ._protocols import ServerProtocol as ServerProtocol
+from ._serve_request import serve_request as serve_request
 from ._socket_server import DatagramServer as DatagramServer
 from ._socket_server import SocketServer as SocketServer
 from ._socket_server import StreamServer as StreamServer
@@ -25,20 +36,28 @@ from ._types import StreamRequest as StreamRequest
 
 __all__ = [
     "ACCEPT_CAPACITY_ERRNOS",
+    "AcceptBackoff",
     "AddressT",
     "BaseRequestHandler",
     "BaseServer",
     "DatagramRequest",
     "DatagramRequestHandler",
     "DatagramServer",
+    "DrainResult",
+    "InFlight",
     "RequestHandlerProtocol",
     "RequestT",
     "ServerLifecycleProtocol",
     "ServerProtocol",
+    "ServerT",
     "SocketAddress",
     "SocketServer",
     "SocketWriter",
     "StreamRequest",
     "StreamRequestHandler",
     "StreamServer",
+    "Ticket",
+    "cut_connection",
+    "require_reply_address",
+    "serve_request",
 ]

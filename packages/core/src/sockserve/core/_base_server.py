@@ -64,8 +64,8 @@ class BaseServer(Generic[RequestT, AddressT]):
         self.RequestHandlerClass = RequestHandlerClass
         self.__is_shut_down = threading.Event()
         self.__shutdown_request = False
-        self.__waker: Waker | None = None
-        self.__waker_lock = threading.Lock()
+        self.__wake: Callable[[], None] | None = None
+        self.__wake_lock = threading.Lock()
         self.__serving_thread: int | None = None
         self.__backoff = AcceptBackoff()
 
@@ -92,34 +92,73 @@ class BaseServer(Generic[RequestT, AddressT]):
         Exceptions other than those `handle_error` reports propagate, and the
         loop can then be started again.
         """
+        with (
+            self._serving(),
+            _ServerSelector() as selector,
+            Waker() as waker,
+            self._waking_on_shutdown(waker.wake),
+        ):
+            selector.register(waker, selectors.EVENT_READ)
+            selector.register(self, selectors.EVENT_READ)
+            backoff = self.__backoff
+            while not self._shutdown_requested():
+                wait = poll_interval
+                if backoff.delay:
+                    wait = self.__prepare_wait(selector, poll_interval)
+                ready = selector.select(wait)
+                if self._shutdown_requested():  # bpo-35017: accept nothing after shutdown()
+                    break
+                for key, _events in ready:
+                    if key.fileobj is waker:
+                        waker.drain()
+                    else:
+                        self._handle_request_noblock()
+                self.service_actions()
+
+    @contextlib.contextmanager
+    def _serving(self) -> Iterator[None]:
+        """Mark the calling thread as serving, for `shutdown` to wait on; for serving loops.
+
+        On exit the shutdown request is consumed, so the server can serve
+        again, and every `shutdown` waiting returns. Each loop (this class's,
+        or another concurrency model's) runs inside exactly one of these.
+        """
         self.__is_shut_down.clear()
         self.__serving_thread = threading.get_ident()
         try:
-            with _ServerSelector() as selector, self.__wake_up_channel() as waker:
-                selector.register(waker, selectors.EVENT_READ)
-                selector.register(self, selectors.EVENT_READ)
-                backoff = self.__backoff
-                while not self.__shutdown_requested():
-                    wait = poll_interval
-                    if backoff.delay:
-                        wait = self.__prepare_wait(selector, poll_interval)
-                    ready = selector.select(wait)
-                    if self.__shutdown_requested():  # bpo-35017: accept nothing after shutdown()
-                        break
-                    for key, _events in ready:
-                        if key.fileobj is waker:
-                            waker.drain()
-                        else:
-                            self._handle_request_noblock()
-                    self.service_actions()
+            yield
         finally:
             self.__serving_thread = None
             self.__shutdown_request = False
             self.__is_shut_down.set()
 
-    def __shutdown_requested(self) -> bool:
+    @contextlib.contextmanager
+    def _waking_on_shutdown(self, wake: Callable[[], None]) -> Iterator[None]:
+        """Have `request_shutdown` call ``wake`` (from any thread) while inside.
+
+        ``wake`` must not block and must be safe to call from any thread; it
+        interrupts the loop's wait so that the loop sees `_shutdown_requested`.
+        """
+        with self.__wake_lock:
+            self.__wake = wake
+        try:
+            yield
+        finally:
+            with self.__wake_lock:
+                self.__wake = None
+
+    def _shutdown_requested(self) -> bool:
+        """Whether `shutdown` or `request_shutdown` asked the loop to stop."""
         # A method, not the bare attribute: another thread sets it mid-loop.
         return self.__shutdown_request
+
+    def _is_serving_thread(self) -> bool:
+        """Whether the calling thread is the one running the serving loop."""
+        return self.__serving_thread == threading.get_ident()
+
+    def _is_serving(self) -> bool:
+        """Whether a serving loop runs now, in any thread."""
+        return self.__serving_thread is not None
 
     def shutdown(self) -> None:
         """Stop `serve_forever` and block until it has returned.
@@ -133,12 +172,16 @@ class BaseServer(Generic[RequestT, AddressT]):
                 instance from a handler of a non-threading server), where
                 waiting would deadlock: use `request_shutdown` there.
         """
-        if self.__serving_thread == threading.get_ident():
+        if self._is_serving_thread():
             raise RuntimeError(
                 "shutdown() called from the thread running serve_forever() would wait "
                 "for itself forever; call request_shutdown() there instead"
             )
         self.request_shutdown()
+        self._wait_until_shut_down()
+
+    def _wait_until_shut_down(self) -> None:
+        """Block until no serving loop runs (at once if none has run since the last)."""
         self.__is_shut_down.wait()
 
     def request_shutdown(self) -> None:
@@ -148,9 +191,9 @@ class BaseServer(Generic[RequestT, AddressT]):
         thread: the loop returns once that request has been handled.
         """
         self.__shutdown_request = True
-        with self.__waker_lock:
-            if self.__waker is not None:
-                self.__waker.wake()
+        with self.__wake_lock:
+            if self.__wake is not None:
+                self.__wake()
 
     def service_actions(self) -> None:
         """Hook called by `serve_forever` on every pass through its loop."""
@@ -260,18 +303,6 @@ class BaseServer(Generic[RequestT, AddressT]):
 
     def __exit__(self, *args: object) -> None:
         self.server_close()
-
-    @contextlib.contextmanager
-    def __wake_up_channel(self) -> Iterator[Waker]:
-        waker = Waker()
-        with self.__waker_lock:
-            self.__waker = waker
-        try:
-            yield waker
-        finally:
-            with self.__waker_lock:
-                self.__waker = None
-            waker.close()
 
     def __prepare_wait(
         self, selector: selectors.BaseSelector, poll_interval: float | None

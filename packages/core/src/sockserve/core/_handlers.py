@@ -13,7 +13,13 @@ from ._protocols import ServerLifecycleProtocol
 from ._socket_writer import SocketWriter
 from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
 
-__all__ = ["BaseRequestHandler", "DatagramRequestHandler", "StreamRequestHandler"]
+__all__ = [
+    "BaseRequestHandler",
+    "DatagramRequestHandler",
+    "ServerT",
+    "StreamRequestHandler",
+    "require_reply_address",
+]
 
 #: The server a handler expects; a handler that names none sees any server.
 ServerT = TypeVar("ServerT", default=ServerLifecycleProtocol)
@@ -144,12 +150,22 @@ class DatagramRequestHandler(BaseRequestHandler[DatagramRequest, ServerT, Addres
                 the client is an unbound Unix socket, which has no address to
                 reply to. The server reports it through ``handle_error``.
         """
-        if self.client_address is None:
-            # The stdlib passes None on to sendto(), which fails with an
-            # unhelpful TypeError (CPython gh-152024).
-            raise OSError(
-                errno.EDESTADDRREQ,
-                "cannot send the reply: the client's Unix datagram socket is not bound "
-                "to an address (the client must bind() to receive replies)",
-            )
+        require_reply_address(self.client_address)
         self.socket.sendto(self.wfile.getvalue(), self.client_address)  # type: ignore[call-overload]  # AddressT is a socket address
+
+
+def require_reply_address(client_address: object) -> None:
+    """Check that a datagram client can be replied to.
+
+    Raises:
+        OSError: ``errno.EDESTADDRREQ`` when ``client_address`` is None: the
+            client is an unbound Unix datagram socket and has no address.
+    """
+    if client_address is None:
+        # The stdlib passes None on to sendto(), which fails with an
+        # unhelpful TypeError (CPython gh-152024).
+        raise OSError(
+            errno.EDESTADDRREQ,
+            "cannot send the reply: the client's Unix datagram socket is not bound "
+            "to an address (the client must bind() to receive replies)",
+        )

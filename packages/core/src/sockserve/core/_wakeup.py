@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from typing import Self
 
 __all__ = ["Waker"]
 
@@ -43,3 +44,9 @@ class Waker:
         """Close both ends."""
         self._receiver.close()
         self._sender.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

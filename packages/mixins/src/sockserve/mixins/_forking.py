@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sockserve.core import AddressT, BaseServer, RequestT
+from sockserve.core import AddressT, BaseServer, RequestT, serve_request
 
 from ._child_exit import reap, wait_for_any_exit
 
@@ -89,17 +89,12 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
     def __serve_in_child(self, request: RequestT, client_address: AddressT) -> None:
         status = 1
         try:
-            self.finish_request(request, client_address)
-            status = 0
-        except Exception:
-            self.handle_error(request, client_address)
+            if serve_request(self, request, client_address):
+                status = 0
         finally:
-            try:
-                self.shutdown_request(request)
-            finally:
-                # _exit, not exit: the child must not run the parent's atexit
-                # handlers or flush its copies of the parent's buffers.
-                os._exit(status)
+            # _exit, not exit: the child must not run the parent's atexit
+            # handlers or flush its copies of the parent's buffers.
+            os._exit(status)
 
     def server_close(self) -> None:
         """Close the server, then reap children (waiting for all if `block_on_close`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sockserve.core import AddressT, BaseServer, RequestT
+from sockserve.core import AddressT, BaseServer, RequestT, serve_request
 
 __all__ = ["ThreadingMixIn"]
 
@@ -81,12 +81,7 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
         An `Exception` goes to `handle_error`; a `BaseException` (such as
         SystemExit) reaches ``threading.excepthook`` after the request is shut down.
         """
-        try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
+        serve_request(self, request, client_address)
 
     def process_request(self, request: RequestT, client_address: AddressT) -> None:
         """Start a thread that runs `process_request_thread`; return at once.
