@@ -1,0 +1,46 @@
+"""Running a trio function from the classic, blocking server API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVarTuple
+
+import trio
+from typing_extensions import TypeVar
+
+__all__ = ["run_blocking"]
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+def run_blocking(async_fn: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> T:
+    """Run ``async_fn(*args)`` in a new trio run in the calling thread; block until it ends.
+
+    An exception that ends the run alone is raised as itself, not inside the
+    exception groups trio's nurseries wrap it in, so that the classic API
+    raises what the stdlib's would (a ``KeyboardInterrupt`` out of
+    ``serve_forever()``, say). Several at once stay grouped.
+
+    Raises:
+        RuntimeError: Called from inside a trio run (trio cannot nest runs).
+    """
+    sole: BaseException | None = None
+    try:
+        return trio.run(async_fn, *args)
+    except BaseExceptionGroup as group:
+        sole = _sole_exception(group)
+        if sole is None:
+            raise
+    # Raised outside the except block, so the group does not become its context.
+    raise sole
+
+
+def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception nested in ``group``, or None if there are several."""
+    while len(group.exceptions) == 1:
+        (inner,) = group.exceptions
+        if not isinstance(inner, BaseExceptionGroup):
+            return inner
+        group = inner
+    return None

@@ -1,0 +1,408 @@
+"""One serving run of a trio server: its receive loop, its requests' tasks, its drain.
+
+A run takes requests from the family's own ``get_request()`` (on the socket
+the family class bound) and decides only where each is handled: in a task
+of its own, a trio worker thread (sync handlers), or in the receive loop
+itself (datagrams one at a time). What a request goes through there is
+`serve_request_async` for async handlers and the core's ``serve_request``
+for sync ones, as in every other sockserve concurrency model.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import os
+import socket as _socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic
+
+import trio
+from trio.lowlevel import checkpoint, wait_readable
+
+from sockserve.core import (
+    AcceptBackoff,
+    AddressT,
+    DrainResult,
+    InFlight,
+    RequestT,
+    Ticket,
+    cut_connection,
+    serve_request,
+)
+
+from ._handlers import is_async_handler
+from ._idle import IdleWatch
+from ._stream import on_stream_made
+
+if TYPE_CHECKING:
+    from ._mixin import TrioMixIn
+
+__all__ = [
+    "Plan",
+    "Run",
+    "in_worker_of",
+    "nonblocking",
+    "run_of_current_task",
+    "serve_request_async",
+]
+
+#: Requests taken per receive-loop step before it lets other tasks run: a
+#: flood of connections must not keep the handlers of the last ones waiting.
+_MAX_BATCH = 64
+#: A sync datagram handler's reply blocks on the server's socket through a
+#: twin that waits this long at most (the socket stays non-blocking for trio).
+_REPLY_TIMEOUT = 60.0
+
+_worker = threading.local()
+#: The run whose request the current task handles (None outside handlers).
+_current_run: contextvars.ContextVar[object] = contextvars.ContextVar(
+    "sockserve_current_run", default=None
+)
+
+
+def in_worker_of(server: object) -> bool:
+    """Whether the calling thread is a worker thread handling a request of ``server``."""
+    return getattr(_worker, "server", None) is server
+
+
+def run_of_current_task() -> object:
+    """The run whose request the calling trio task is handling; None if none."""
+    return _current_run.get()
+
+
+@contextmanager
+def nonblocking(sock: _socket.socket) -> Iterator[None]:
+    """Make ``sock`` non-blocking for trio inside, and give it back its timeout after."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        yield
+    finally:
+        if sock.fileno() != -1:
+            sock.settimeout(timeout)
+
+
+async def serve_request_async(
+    server: TrioMixIn[RequestT, AddressT], request: RequestT, client_address: AddressT
+) -> None:
+    """The async twin of the core's ``serve_request``: verify, handle, report, shut down.
+
+    ``verify_request`` runs here, in the request's own task, where later
+    per-connection steps (TLS, PROXY headers, access control) belong too. An
+    `Exception` goes to ``handle_error``; a cancellation is not reported.
+    """
+    try:
+        if server.verify_request(request, client_address):
+            await server.finish_request_async(request, client_address)
+    except Exception:
+        server.handle_error(request, client_address)
+    finally:
+        server.shutdown_request(request)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a server's requests are to be handled, checked before any serving starts.
+
+    Attributes:
+        is_stream: The socket is a stream socket (connections), else datagrams.
+        is_async: The handler class makes async handlers, else sync ones.
+        limit: How many requests may be handled at once; None: no limit.
+        idle_timeout: The idle timeout in seconds; None: none.
+    """
+
+    is_stream: bool
+    is_async: bool
+    limit: int | None
+    idle_timeout: float | None
+
+    @classmethod
+    def of(cls, server: TrioMixIn[RequestT, AddressT]) -> Plan:
+        """Read and check ``server``'s settings.
+
+        Raises:
+            TypeError: ``max_connections``, ``max_threads`` or ``idle_timeout``
+                is not a number.
+            ValueError: One of them is out of range.
+        """
+        is_stream = server.socket.type == _socket.SOCK_STREAM
+        is_async = is_async_handler(server.RequestHandlerClass)
+        limit = _positive_int_or_none(server.max_connections, "max_connections")
+        if limit is None and not is_stream:
+            limit = 1  # datagrams one at a time, as UDPServer: none wait in memory
+        if not is_async:
+            threads = _positive_int_or_none(server.max_threads, "max_threads")
+            if threads is None:
+                raise ValueError("max_threads must be a positive int, got None")
+            limit = threads if limit is None else min(limit, threads)
+        return cls(is_stream, is_async, limit, _idle_timeout_of(server.idle_timeout))
+
+
+def _positive_int_or_none(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be None or an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be None or 1 or more, got {value!r}")
+    return value
+
+
+def _idle_timeout_of(timeout: object) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(f"idle_timeout must be None or a number of seconds, got {timeout!r}")
+    if not timeout > 0:
+        raise ValueError(f"idle_timeout must be None or more than 0 seconds, got {timeout!r}")
+    return float(timeout)
+
+
+class Run(Generic[RequestT, AddressT]):
+    """The state of one ``serve()`` (or one ``handle_request()``) of a trio server.
+
+    Created, with the `Plan` checked beforehand, inside the nursery that its
+    requests' tasks run in. All of its methods run in the trio thread.
+    """
+
+    def __init__(
+        self,
+        server: TrioMixIn[RequestT, AddressT],
+        plan: Plan,
+        nursery: trio.Nursery,
+        backoff: AcceptBackoff,
+    ) -> None:
+        self.server = server
+        self.nursery = nursery
+        self.backoff = backoff
+        self.token = trio.lowlevel.current_trio_token()
+        self.is_stream = plan.is_stream
+        self.is_async = plan.is_async
+        self.limit = plan.limit
+        self.inline = not self.is_stream and self.limit == 1
+        self.threads = None if self.is_async else trio.CapacityLimiter(self.limit or 1)
+        timeout = plan.idle_timeout
+        self.idle = IdleWatch(timeout) if timeout is not None and self.is_async else None
+        self.sync_timeout = timeout if not self.is_async and self.is_stream else None
+        self.in_flight = InFlight()
+        self.active = 0
+        self.stopping = False
+        self.deadline = math.inf
+        self.finished = trio.Event()
+        self.result = DrainResult(0, 0)
+        self._counts_at_stop = DrainResult(0, 0)
+        self._drained = trio.Event()
+        self._wait_scope: trio.CancelScope | None = None
+        self._drain_scope: trio.CancelScope | None = None
+        self._request_ended: trio.Event | None = None
+        self._failed_attempts = 0
+        self._reply_socket = None if self.is_async or self.is_stream else _twin(server.socket)
+
+    # -- where requests come from ------------------------------------------------
+
+    async def receive_until_stopped(self) -> None:
+        """Take requests and start handling each, until `stop` (or cancellation).
+
+        While ``limit`` requests are being handled, takes none: connections
+        wait in the kernel's backlog, datagrams in the socket's buffer.
+        """
+        token = _current_run.set(self)  # inherited by every request task started below
+        try:
+            if self.idle is not None:
+                self.nursery.start_soon(self.idle.run)
+            batch = 0
+            while not self.stopping:
+                if self.limit is not None and self.active >= self.limit:
+                    await self._pause(math.inf)
+                    continue
+                got = self._next_request()
+                if got is None:
+                    await self._wait_for_requests()
+                    batch = 0
+                    continue
+                request, client_address = got
+                ticket = self._ticket_for(request)
+                if self.inline:
+                    await self._serve(request, client_address, ticket)
+                else:
+                    self.nursery.start_soon(self._serve, request, client_address, ticket)
+                batch += 1
+                if batch == _MAX_BATCH:
+                    batch = 0
+                    await checkpoint()
+        finally:
+            _current_run.reset(token)
+
+    async def serve_one(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for one request and handle it to the end.
+
+        Returns False if none came in time (an accept that failed counts as
+        one, dropped silently, as the stdlib's ``handle_request`` does).
+        """
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            failures = self._failed_attempts
+            while (got := self._next_request()) is None:
+                if self._failed_attempts != failures:
+                    return True
+                await self._wait_for_requests()
+            token = _current_run.set(self)
+            try:
+                await self._serve(*got, self._ticket_for(got[0]))
+            finally:
+                _current_run.reset(token)
+            return True
+        return False
+
+    def _next_request(self) -> tuple[RequestT, AddressT] | None:
+        """Take one request if one is ready; None if none is (or the attempt failed)."""
+        try:
+            request, client_address = self.server.get_request()
+        except BlockingIOError:
+            return None
+        except OSError as exc:  # the family's get_request() failed for this request
+            self._failed_attempts += 1
+            self.backoff.failed(exc)
+            return None
+        if self.backoff.delay:
+            self.backoff.succeeded()
+        return request, client_address
+
+    async def _wait_for_requests(self) -> None:
+        """Wait until the socket is readable, an accept pause is over, or `stop`."""
+        pause = self.backoff.remaining()
+        if pause:
+            await self._pause(trio.current_time() + pause)
+            return
+        with trio.CancelScope() as self._wait_scope:
+            await wait_readable(self.server.socket)
+        self._wait_scope = None
+
+    async def _pause(self, until: float) -> None:
+        """Wait until ``until`` (trio's clock), a request ends, or `stop`."""
+        self._request_ended = trio.Event()
+        with trio.CancelScope(deadline=until) as self._wait_scope:
+            await self._request_ended.wait()
+        self._wait_scope = self._request_ended = None
+
+    # -- where requests are handled ----------------------------------------------
+
+    def start(self, request: RequestT, client_address: AddressT) -> None:
+        """Start handling ``request`` in a task of its own (``process_request``)."""
+        self.nursery.start_soon(self._serve, request, client_address, self._ticket_for(request))
+
+    def _ticket_for(self, request: RequestT) -> Ticket:
+        self.active += 1
+        cut = None
+        if not self.is_async and self.is_stream:
+            # A sync handler blocked in recv() is unblocked by shutting its socket down.
+            cut = functools.partial(cut_connection, request)  # type: ignore[arg-type]  # a stream request is a socket
+        return self.in_flight.add(cut)
+
+    async def _serve(self, request: RequestT, client_address: AddressT, ticket: Ticket) -> None:
+        try:
+            if not self.is_async:
+                await self._serve_in_thread(request, client_address, ticket)
+            elif self.idle is None:
+                await serve_request_async(self.server, request, client_address)
+            else:
+                await self._serve_watched(request, client_address, self.idle)
+        finally:
+            self._ended(ticket)
+
+    async def _serve_watched(
+        self, request: RequestT, client_address: AddressT, idle: IdleWatch
+    ) -> None:
+        with trio.CancelScope() as scope:
+            connection = idle.watch(scope, client_address)
+            on_stream_made(connection.attach)
+            try:
+                await serve_request_async(self.server, request, client_address)
+            finally:
+                idle.forget(connection)
+
+    async def _serve_in_thread(
+        self, request: RequestT, client_address: AddressT, ticket: Ticket
+    ) -> None:
+        if self.sync_timeout is not None:
+            request.settimeout(self.sync_timeout)  # type: ignore[attr-defined]  # a stream request is a socket
+        if self._reply_socket is not None:
+            request = (request[0], self._reply_socket)  # type: ignore[index, assignment]  # a datagram request
+        await trio.to_thread.run_sync(
+            self._in_worker, request, client_address, ticket, limiter=self.threads
+        )
+
+    def _in_worker(self, request: RequestT, client_address: AddressT, ticket: Ticket) -> None:
+        _worker.server = self.server
+        try:
+            serve_request(self.server, request, client_address, ticket, verify=True)
+        finally:
+            _worker.server = None
+
+    def _ended(self, ticket: Ticket) -> None:
+        self.in_flight.remove(ticket)
+        self.active -= 1
+        if self._request_ended is not None:
+            self._request_ended.set()
+        if self.stopping and not self.active:
+            self._drained.set()
+
+    # -- how a run ends ----------------------------------------------------------
+
+    def stop(self, grace: float) -> None:
+        """Stop taking requests; those in flight get ``grace`` seconds, then are cut.
+
+        Safe to call again: the earlier deadline wins.
+        """
+        deadline = trio.current_time() + grace
+        if not self.stopping:
+            self.stopping = True
+            self._counts_at_stop = self.in_flight.counts()
+            if self._wait_scope is not None:
+                self._wait_scope.cancel()
+            if not self.active:
+                self._drained.set()
+        if deadline < self.deadline:
+            self.deadline = deadline
+            if self._drain_scope is not None:
+                self._drain_scope.deadline = deadline
+
+    async def drain(self) -> DrainResult:
+        """After `stop`: wait for the requests in flight until the deadline, cut the rest.
+
+        Returns what became of the requests that were in flight at `stop`.
+        """
+        with trio.CancelScope(deadline=self.deadline) as self._drain_scope:
+            await self._drained.wait()
+        self._drain_scope = None
+        self.cut()
+        now, then = self.in_flight.counts(), self._counts_at_stop
+        self.result = DrainResult(now.completed - then.completed, now.cut - then.cut)
+        return self.result
+
+    def cut(self) -> None:
+        """Cut every request in flight: cancel the tasks, shut the sync handlers' sockets."""
+        self.in_flight.cut_all()
+        if self.active:
+            self.nursery.cancel_scope.cancel()
+
+    def close(self) -> None:
+        """Release what the run holds of its own (the sync reply socket)."""
+        if self._reply_socket is not None:
+            self._reply_socket.close()
+
+
+def _twin(sock: _socket.socket) -> _socket.socket:
+    """A second socket object for ``sock``'s descriptor, that waits where ``sock`` would not.
+
+    Sync datagram handlers reply through it: a timeout makes Python wait in
+    ``poll()`` on a full buffer, while the descriptor stays non-blocking, as
+    trio needs it.
+    """
+    twin = _socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+    twin.settimeout(_REPLY_TIMEOUT)
+    return twin

@@ -1,0 +1,399 @@
+"""Production behaviour: errors never stop the server, accept back-off, limits, idle timeout."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import pytest
+import trio
+import trio.testing
+
+from sockserve.core import StreamRequestHandler
+from sockserve.trio_backend import AsyncDatagramRequestHandler, AsyncStreamRequestHandler, TrioMixIn
+
+from .conftest import (
+    DATAGRAM_FAMILIES,
+    WAIT,
+    AsyncLineEcho,
+    CoreTCPServer,
+    Family,
+    Serve,
+    SyncLineEcho,
+    connect,
+    datagram_client,
+)
+
+Address = tuple[str, int]
+
+
+class TrioTCP(TrioMixIn[socket.socket, Address], CoreTCPServer):
+    """The server of these tests: core's TCP family, served by trio."""
+
+
+class Recording(TrioTCP):
+    """Records what ``handle_error`` saw, instead of printing it."""
+
+    def __init__(self, handler: Callable[..., object]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.errors: list[BaseException | None] = []
+
+    def handle_error(self, request: socket.socket, client_address: Address) -> None:
+        self.errors.append(sys.exc_info()[1])
+
+
+class Fails(AsyncStreamRequestHandler):
+    async def handle(self) -> None:
+        line = await self.receive_line()
+        if line == b"fail\n":
+            raise ValueError("the handler failed")
+        await self.send(line)
+
+
+class SyncFails(StreamRequestHandler):
+    def handle(self) -> None:
+        line = self.rfile.readline()
+        if line == b"fail\n":
+            raise ValueError("the handler failed")
+        self.wfile.write(line)
+
+
+def exchange(server: TrioTCP, line: bytes) -> bytes:
+    with connect(server) as client:
+        client.sendall(line)
+        reply: bytes = client.makefile("rb").readline()
+        return reply
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("handler", [Fails, SyncFails], ids=["async", "sync"])
+def test_a_handler_exception_goes_to_handle_error_and_the_server_carries_on(
+    handler: type[object], serve: Serve
+) -> None:
+    server = Recording(handler)
+    serve(server)
+    assert exchange(server, b"fail\n") == b""  # its connection is closed
+    assert exchange(server, b"next\n") == b"next\n"  # and the next client is served
+    (error,) = server.errors
+    assert isinstance(error, ValueError)
+
+
+def test_the_default_handle_error_prints_the_stdlibs_report(
+    serve: Serve, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server = TrioTCP(("127.0.0.1", 0), Fails)
+    serve(server)
+    exchange(server, b"fail\n")
+    assert exchange(server, b"ok\n") == b"ok\n"
+    err = capfd.readouterr().err
+    assert "Exception occurred during processing of request from ('127.0.0.1'" in err
+    assert "ValueError: the handler failed" in err
+    assert err.count("-" * 40) == 2
+
+
+def test_verify_request_runs_in_the_request_and_can_refuse_it(serve: Serve) -> None:
+    refused = threading.Event()
+
+    class Picky(Recording):
+        def verify_request(self, request: socket.socket, client_address: Address) -> bool:
+            if not refused.is_set():
+                refused.set()
+                return False
+            return True
+
+    server = Picky(AsyncLineEcho)
+    serve(server)
+    assert exchange(server, b"first\n") == b""  # refused: closed unhandled
+    assert exchange(server, b"second\n") == b"second\n"
+    assert server.errors == []
+
+
+def test_an_error_in_verify_request_is_reported_not_fatal(serve: Serve) -> None:
+    class Broken(Recording):
+        calls = 0
+
+        def verify_request(self, request: socket.socket, client_address: Address) -> bool:
+            type(self).calls += 1
+            if self.calls == 1:
+                raise KeyError("verify failed")
+            return True
+
+    server = Broken(AsyncLineEcho)
+    serve(server)
+    assert exchange(server, b"a\n") == b""
+    assert exchange(server, b"b\n") == b"b\n"
+    assert [type(e) for e in server.errors] == [KeyError]
+
+
+def test_an_exception_out_of_handle_error_ends_the_server_and_propagates() -> None:
+    class Strict(TrioTCP):
+        def handle_error(self, request: socket.socket, client_address: Address) -> None:
+            raise  # re-raise what the handler raised, as CPython's tests do
+
+    with Strict(("127.0.0.1", 0), Fails) as server:
+        client = threading.Thread(target=exchange, args=(server, b"fail\n"), daemon=True)
+        client.start()
+        with pytest.raises(ValueError, match="the handler failed"):
+            server.serve_forever()
+        client.join(WAIT)
+
+
+# ---------------------------------------------------------------------------- accept back-off
+
+
+class ExhaustedAccept(TrioTCP):
+    """Its ``accept()`` fails with ``failing_errno`` until told to stop.
+
+    A fault that real sockets cannot produce on demand: a real connection is
+    accepted, then closed, and the error raised instead.
+    """
+
+    failing_errno: ClassVar[int] = errno.EMFILE
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), AsyncLineEcho)
+        self.failing = True
+        self.attempts = 0
+
+    def get_request(self) -> tuple[socket.socket, Address]:
+        request, address = super().get_request()  # a real connection is waiting
+        if self.failing:
+            self.attempts += 1
+            request.close()
+            raise OSError(self.failing_errno, "simulated")
+        return request, address
+
+
+def test_accept_out_of_descriptors_backs_off_logs_and_recovers(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ExhaustedAccept()
+    serve(server)
+    stop = time.monotonic() + 0.5
+    clients: list[socket.socket] = []
+    try:
+        while time.monotonic() < stop:  # keep a connection always waiting
+            clients.append(connect(server))
+            time.sleep(0.005)
+        attempts = server.attempts
+        server.failing = False
+        assert exchange(server, b"back\n") == b"back\n"
+    finally:
+        for client in clients:
+            client.close()
+    # Pauses of 10, 20, 40, 80, 160, 320 ms: a handful of attempts in 0.5 s, not thousands.
+    assert 2 <= attempts <= 12
+    warnings = [r for r in caplog.records if "accept() failed" in r.getMessage()]
+    assert warnings
+    assert warnings[0].levelno == logging.WARNING
+
+
+def test_an_accept_error_of_one_connection_is_dropped_without_a_pause(serve: Serve) -> None:
+    class Aborted(ExhaustedAccept):
+        failing_errno = errno.ECONNABORTED
+
+    server = Aborted()
+    serve(server)
+    for _ in range(5):
+        connect(server).close()
+    deadline = time.monotonic() + WAIT
+    while server.attempts < 5 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    server.failing = False
+    assert server.attempts == 5
+    assert exchange(server, b"fine\n") == b"fine\n"
+
+
+# ---------------------------------------------------------------------------- connection limit
+
+
+class Held(AsyncStreamRequestHandler[TrioTCP, Address]):
+    """Counts itself in, then holds its connection until the test lets go."""
+
+    started: ClassVar[list[object]]
+    release: ClassVar[trio.Event]
+
+    async def handle(self) -> None:
+        self.started.append(self.client_address)
+        await self.release.wait()
+        await self.send(b"released\n")
+
+
+async def test_at_max_connections_the_server_stops_accepting_until_one_ends() -> None:
+    class Limited(TrioTCP):
+        max_connections = 2
+        accepts = 0
+
+        def get_request(self) -> tuple[socket.socket, Address]:
+            got = super().get_request()
+            type(self).accepts += 1
+            return got
+
+    class handler(Held):  # noqa: N801  # a fresh class, so the test owns its class attributes
+        started: ClassVar[list[object]] = []
+        release: ClassVar[trio.Event] = trio.Event()
+
+    with Limited(("127.0.0.1", 0), handler) as server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            clients = [await trio.open_tcp_stream(*address) for _ in range(3)]
+            await trio.testing.wait_all_tasks_blocked()
+            await trio.sleep(0.05)  # give the kernel time to queue the third
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(handler.started) == 2
+            assert Limited.accepts == 2  # the third waits in the kernel's backlog
+            handler.release.set()
+            replies = [await c.receive_some() for c in clients]
+            assert replies == [b"released\n"] * 3
+            assert Limited.accepts == 3
+            for client in clients:
+                await client.aclose()
+            nursery.cancel_scope.cancel()
+
+
+def test_sync_handlers_are_limited_by_max_threads(serve: Serve) -> None:
+    inside = threading.Semaphore(0)
+    running = [0, 0]  # now, most at once
+    lock = threading.Lock()
+    release = threading.Event()
+
+    class Counting(StreamRequestHandler):
+        def handle(self) -> None:
+            with lock:
+                running[0] += 1
+                running[1] = max(running)
+            inside.release()
+            release.wait(WAIT)
+            self.wfile.write(self.rfile.readline())
+            with lock:
+                running[0] -= 1
+
+    class TwoThreads(TrioTCP):
+        max_threads = 2
+
+    server = TwoThreads(("127.0.0.1", 0), Counting)
+    serve(server)
+    clients = [connect(server) for _ in range(5)]
+    try:
+        for _ in range(2):
+            assert inside.acquire(timeout=WAIT)
+        assert not inside.acquire(timeout=0.2)  # a third thread never started
+        release.set()
+        for client in clients:
+            client.sendall(b"x\n")
+            assert client.makefile("rb").readline() == b"x\n"
+    finally:
+        release.set()
+        for client in clients:
+            client.close()
+    assert running[1] == 2
+
+
+@pytest.mark.parametrize("family", DATAGRAM_FAMILIES, ids=lambda f: f.name)
+async def test_datagrams_run_concurrently_up_to_max_connections(
+    family: Family, sock_dir: str
+) -> None:
+    started: list[bytes] = []
+    release = trio.Event()
+
+    class Slow(AsyncDatagramRequestHandler):
+        async def handle(self) -> None:
+            started.append(self.packet)
+            await release.wait()
+            await self.reply(self.packet)
+
+    server_class = type("Limited", (family.trio_class(),), {"max_connections": 3})
+    address = family.bind_address(sock_dir)
+    with server_class(address, Slow) as server:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve)
+            with datagram_client(server, sock_dir) as client:
+                for i in range(5):
+                    client.sendto(b"%d" % i, server.server_address)
+                await trio.sleep(0.05)
+                await trio.testing.wait_all_tasks_blocked()
+                assert sorted(started) == [b"0", b"1", b"2"]  # two wait in the socket's buffer
+                release.set()
+                replies = [await trio.to_thread.run_sync(client.recv, 100) for _ in range(5)]
+            assert sorted(replies) == [b"0", b"1", b"2", b"3", b"4"]
+            nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "error"),
+    [
+        ("max_connections", 0, ValueError),
+        ("max_connections", "8", TypeError),
+        ("max_threads", None, ValueError),
+        ("idle_timeout", -1, ValueError),
+        ("idle_timeout", "1", TypeError),
+    ],
+)
+def test_a_bad_setting_is_an_error_naming_it_before_serving(
+    attribute: str, value: object, error: type[Exception]
+) -> None:
+    server_class = type("Bad", (TrioTCP,), {attribute: value})
+    handler = SyncLineEcho if attribute == "max_threads" else AsyncLineEcho
+    with server_class(("127.0.0.1", 0), handler) as server:
+        for serve in (server.serve_forever, server.handle_request, lambda: trio.run(server.serve)):
+            with pytest.raises(error, match=attribute):
+                serve()
+
+
+# ---------------------------------------------------------------------------- idle timeout
+
+
+class IdleAfter10s(TrioTCP):
+    idle_timeout = 10.0
+
+
+async def test_an_idle_connection_is_closed_after_the_idle_timeout(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "sockserve.trio_backend")
+    with IdleAfter10s(("127.0.0.1", 0), AsyncLineEcho) as server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            async with await trio.open_tcp_stream(*address) as quiet:
+                opened = trio.current_time()
+                assert await quiet.receive_some() == b""  # closed by the server
+                waited = trio.current_time() - opened
+            nursery.cancel_scope.cancel()
+    assert 10.0 <= waited <= 12.5
+    assert any("idle" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_connection_that_keeps_talking_is_not_idle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with IdleAfter10s(("127.0.0.1", 0), AsyncLineEcho) as server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            async with await trio.open_tcp_stream(*address) as chatty:
+                for _ in range(8):  # 48 s in all, a line every 6 s
+                    await trio.sleep(6)
+                    await chatty.send_all(b"still here\n")
+                    assert await chatty.receive_some() == b"still here\n"
+            nursery.cancel_scope.cancel()
+
+
+def test_a_sync_handlers_connection_gets_the_idle_timeout_as_its_socket_timeout(
+    serve: Serve,
+) -> None:
+    class Idle(Recording):
+        idle_timeout = 0.1
+
+    server = Idle(SyncLineEcho)
+    serve(server)
+    with connect(server) as quiet:
+        assert quiet.recv(10) == b""
+    (error,) = server.errors
+    assert isinstance(error, TimeoutError)
