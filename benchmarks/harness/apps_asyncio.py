@@ -53,6 +53,11 @@ async def serve_async(app: str, transport: Transport, address: Address) -> None:
     await server.serve_forever()
 
 
-def serve(app: str, transport: Transport, address: Address) -> None:
-    """Run the asyncio server for ``app`` until the process is killed."""
-    asyncio.run(serve_async(app, transport, address))
+def serve(app: str, transport: Transport, address: Address, *, uvloop: bool = False) -> None:
+    """Run the asyncio server for ``app`` until the process is killed; on uvloop's loop if asked."""
+    if uvloop:
+        import uvloop as fast_loop
+
+        fast_loop.run(serve_async(app, transport, address))
+    else:
+        asyncio.run(serve_async(app, transport, address))

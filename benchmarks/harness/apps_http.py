@@ -17,8 +17,12 @@ from harness.targets import Address
 BODY = b"Hello, world\n"
 
 
-def build(impl: str, address: Address) -> Servable:
+def build(impl: str, address: Address, *, trio: bool = False) -> Servable:
     """Bind a ``ThreadingHTTPServer`` answering every GET with `BODY`, kept alive.
+
+    With ``trio`` (sockserve only), the same ``http.server`` classes are served
+    by sockserve's trio backend instead: ``class (TrioMixIn, HTTPServer)``,
+    the handlers in trio worker threads.
 
     Raises:
         RuntimeError: ``http.server`` was already imported, so it cannot be re-based.
@@ -53,4 +57,13 @@ def build(impl: str, address: Address) -> Servable:
         def log_message(self, format: str, *args: Any) -> None:
             """Log nothing: a line per request to stderr would be what is measured."""
 
+    if trio:
+        if impl != "sockserve":
+            raise ValueError("the trio backend is sockserve's: impl must be 'sockserve'")
+        from sockserve.trio_backend import TrioMixIn
+
+        class TrioHTTPServer(TrioMixIn, http.server.HTTPServer):  # type: ignore[misc]  # typeshed's HTTPServer is the stdlib's
+            """``http.server.HTTPServer`` on sockserve, served by trio."""
+
+        return TrioHTTPServer(address, Hello)
     return http.server.ThreadingHTTPServer(address, Hello)

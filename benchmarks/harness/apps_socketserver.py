@@ -15,6 +15,11 @@ from collections.abc import Callable
 from typing import IO, Any, Protocol, TypeAlias
 
 from sockserve import socketserver as ours
+from sockserve.trio_backend import (
+    AsyncDatagramRequestHandler,
+    AsyncStreamRequestHandler,
+    TrioMixIn,
+)
 
 #: Forking servers may run a child per connection of the 256-connection rows
 #: (the default cap of 40 would leave most of them waiting out the run).
@@ -137,6 +142,56 @@ class OursForkingUnix(ours.ForkingMixIn, ours.UnixStreamServer):
     max_children = MAX_CHILDREN
 
 
+class AsyncEcho(AsyncStreamRequestHandler):
+    """Persistent-connection echo on sockserve's trio backend, as a line protocol is written."""
+
+    async def handle(self) -> None:  # noqa: D102
+        while line := await self.receive_line():
+            await self.send(line)
+
+
+class AsyncOnce(AsyncStreamRequestHandler):
+    """One-line echo on sockserve's trio backend."""
+
+    async def handle(self) -> None:  # noqa: D102
+        await self.send(await self.receive_line())
+
+
+class AsyncDatagram(AsyncDatagramRequestHandler):
+    """Datagram echo on sockserve's trio backend."""
+
+    async def handle(self) -> None:  # noqa: D102
+        await self.reply(self.packet)
+
+
+class TrioTCP(TrioMixIn, ours.TCPServer):
+    """sockserve's ``TCPServer`` served by trio."""
+
+
+class TrioUDP(TrioMixIn, ours.UDPServer):
+    """sockserve's ``UDPServer`` served by trio."""
+
+
+class TrioUnix(TrioMixIn, ours.UnixStreamServer):
+    """sockserve's ``UnixStreamServer`` served by trio."""
+
+
+class TrioSyncTCP(TrioTCP):
+    """Sync handlers on trio, with a worker thread for each connection of the 256 rows."""
+
+    max_threads = MAX_CHILDREN
+
+
+class TrioSyncUDP(TrioUDP):
+    """Sync datagram handlers on trio (one datagram at a time, as ``UDPServer``)."""
+
+
+class TrioSyncUnix(TrioUnix):
+    """Sync handlers on trio over a Unix stream socket."""
+
+    max_threads = MAX_CHILDREN
+
+
 #: (model, transport) -> server class, per implementation.
 SERVERS: dict[str, dict[tuple[str, str], ServerFactory]] = {
     "stdlib": {
@@ -160,13 +215,20 @@ SERVERS: dict[str, dict[tuple[str, str], ServerFactory]] = {
         ("sync", "unix"): ours.UnixStreamServer,
         ("threading", "unix"): ours.ThreadingUnixStreamServer,
         ("forking", "unix"): OursForkingUnix,
+        ("trio", "tcp"): TrioTCP,
+        ("trio", "udp"): TrioUDP,
+        ("trio", "unix"): TrioUnix,
+        ("trio-sync", "tcp"): TrioSyncTCP,
+        ("trio-sync", "udp"): TrioSyncUDP,
+        ("trio-sync", "unix"): TrioSyncUnix,
     },
 }
 
-#: app -> handler class, per implementation.
+#: app -> handler class, per implementation (sockserve's trio model: its async handlers).
 HANDLERS: dict[str, dict[str, type]] = {
     "stdlib": {"echo": StdlibEcho, "once": StdlibOnce, "udp": StdlibDatagram},
     "sockserve": {"echo": OursEcho, "once": OursOnce, "udp": OursDatagram},
+    "sockserve-trio": {"echo": AsyncEcho, "once": AsyncOnce, "udp": AsyncDatagram},
 }
 
 
@@ -176,4 +238,5 @@ def build(impl: str, model: str, app: str, transport: str, address: object) -> S
     Raises:
         KeyError: That implementation has no such server or handler.
     """
-    return SERVERS[impl][model, transport](address, HANDLERS[impl][app])
+    handlers = HANDLERS["sockserve-trio" if (impl, model) == ("sockserve", "trio") else impl]
+    return SERVERS[impl][model, transport](address, handlers[app])

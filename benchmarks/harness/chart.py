@@ -18,6 +18,7 @@ COLOURS = {
     "sockserve": "#1f77b4",
     "trio": "#2ca02c",
     "asyncio": "#ff7f0e",
+    "uvloop": "#d62728",
     "calibration": "#d9d9d9",
 }
 

@@ -70,7 +70,7 @@ def _row(cell: Cell) -> Row:
         conns=cell.workload.conns,
         opened=round(_median(s, lambda x: x.opened)),
         calibration=cell.variant.impl == "native",
-        baseline=cell.variant.baseline,
+        baseline=cell.variant.baseline_for(cell.workload),
         ratio=None,
         samples=tuple(s),
     )

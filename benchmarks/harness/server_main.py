@@ -18,7 +18,7 @@ def serve_socketserver(impl: str, model: str, app: str, bind: str) -> None:
     if app == "http":
         from harness import apps_http
 
-        server = apps_http.build(impl, address)
+        server = apps_http.build(impl, address, trio=model == "trio-sync")
     else:
         from harness import apps_socketserver
 
@@ -39,7 +39,7 @@ def main(argv: Sequence[str]) -> None:
     raise_fd_limit()
     if impl in ("stdlib", "sockserve"):
         serve_socketserver(impl, model, app, bind)
-    elif impl in ("trio", "asyncio"):
+    elif impl in ("trio", "asyncio", "uvloop"):
         transport, address = parse(bind)
         if impl == "trio":
             from harness import apps_trio
@@ -48,7 +48,7 @@ def main(argv: Sequence[str]) -> None:
         else:
             from harness import apps_asyncio
 
-            apps_asyncio.serve(app, transport, address)
+            apps_asyncio.serve(app, transport, address, uvloop=impl == "uvloop")
     else:
         raise SystemExit(f"unknown implementation {impl!r}")
 

@@ -11,8 +11,10 @@ from typing import Literal
 
 from harness.workloads import Workload
 
-Impl = Literal["stdlib", "sockserve", "trio", "asyncio", "native"]
-Model = Literal["sync", "threading", "forking", "async", "epoll"]
+Impl = Literal["stdlib", "sockserve", "trio", "asyncio", "uvloop", "native"]
+#: ``trio``: sockserve's trio backend with async handlers; ``trio-sync``: with the
+#: classic sync handlers in trio worker threads.
+Model = Literal["sync", "threading", "forking", "trio", "trio-sync", "async", "epoll"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,8 @@ class Variant:
 
     Attributes:
         name: The row label and command-line key.
-        impl: Whose code serves: the stdlib, sockserve, trio, asyncio, or the C calibration server.
+        impl: Whose code serves: the stdlib, sockserve, trio, asyncio, uvloop, or the C
+            calibration server.
         model: How it serves requests concurrently.
         baseline: The variant whose throughput the ratio column divides by, if any.
     """
@@ -39,13 +42,27 @@ class Variant:
                 return "shutdown() is socketserver's API"
             return "forking runs sync's serve_forever loop" if self.model == "forking" else None
         if workload.client == "http":
-            ok = self.model == "threading" or self.impl == "native"
-            return None if ok else "http.server is measured on ThreadingHTTPServer"
+            ok = self.model in ("threading", "trio-sync") or self.impl == "native"
+            return None if ok else "http.server's handlers are sync: see the threading rows"
         if self.model == "sync" and workload.persistent:
             return "serves one connection at a time: the others would wait out the run"
         if self.model == "forking" and workload.scale:
             return "a process per connection: thousands of processes"
+        if self.model == "trio-sync" and workload.scale:
+            return "a thread per connection, as the threading rows"
         return None
+
+    def baseline_for(self, workload: Workload) -> str | None:
+        """The variant to divide by in ``workload``: `baseline`, unless that cannot run it.
+
+        Then the stdlib's threading server stands in (raw trio has no
+        ``shutdown()`` to compare sockserve's trio backend with).
+        """
+        if self.baseline is None:
+            return None
+        if _BY_NAME[self.baseline].why_not(workload) is None:
+            return self.baseline
+        return FALLBACK_BASELINE
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -55,10 +72,18 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sockserve-threading", "sockserve", "threading", "stdlib-threading"),
     Variant("stdlib-forking", "stdlib", "forking", None),
     Variant("sockserve-forking", "sockserve", "forking", "stdlib-forking"),
+    Variant("sockserve-trio", "sockserve", "trio", "trio"),
+    Variant("sockserve-trio-sync", "sockserve", "trio-sync", "stdlib-threading"),
     Variant("trio", "trio", "async", "stdlib-threading"),
     Variant("asyncio", "asyncio", "async", "stdlib-threading"),
+    Variant("uvloop", "uvloop", "async", "stdlib-threading"),
     Variant("calibration", "native", "epoll", None),
 )
+
+
+_BY_NAME = {v.name: v for v in VARIANTS}
+#: The baseline of a row whose own baseline cannot run the workload.
+FALLBACK_BASELINE = "stdlib-threading"
 
 
 def select(names: list[str] | None) -> tuple[Variant, ...]:
@@ -74,4 +99,6 @@ def select(names: list[str] | None) -> tuple[Variant, ...]:
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}; choose from {list(by_name)}")
     wanted = set(names) | {b for n in names if (b := by_name[n].baseline)}
+    if any(by_name[n].baseline for n in names):
+        wanted.add(FALLBACK_BASELINE)
     return tuple(v for v in VARIANTS if v.name in wanted)

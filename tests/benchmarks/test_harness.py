@@ -200,7 +200,7 @@ def test_every_workload_has_a_baseline_and_a_sockserve_row() -> None:
         assert any(n.startswith("stdlib-") for n in runnable), workload.name
         assert any(n.startswith("sockserve-") for n in runnable), workload.name
         for name in runnable:
-            baseline = by_name(name).baseline
+            baseline = by_name(name).baseline_for(workload)
             assert baseline is None or baseline in runnable, (workload.name, name)
 
 
