@@ -15,7 +15,8 @@ from sockserve.core import AcceptBackoff, AddressT, BaseServer, DrainResult, Req
 
 from ._blocking import run_blocking
 from ._handlers import AsyncBaseRequestHandler
-from ._run import Plan, Run, in_worker_of, nonblocking, run_of_current_task
+from ._plan import Plan
+from ._run import Run, in_worker_of, nonblocking, run_of_current_task
 
 __all__ = ["TrioMixIn"]
 

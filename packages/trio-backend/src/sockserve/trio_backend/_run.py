@@ -18,7 +18,6 @@ import socket as _socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic
 
 import trio
@@ -35,15 +34,14 @@ from sockserve.core import (
     serve_request,
 )
 
-from ._handlers import is_async_handler
 from ._idle import IdleWatch
+from ._plan import Plan
 from ._stream import on_stream_made
 
 if TYPE_CHECKING:
     from ._mixin import TrioMixIn
 
 __all__ = [
-    "Plan",
     "Run",
     "in_worker_of",
     "nonblocking",
@@ -103,64 +101,6 @@ async def serve_request_async(
         server.handle_error(request, client_address)
     finally:
         server.shutdown_request(request)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How a server's requests are to be handled, checked before any serving starts.
-
-    Attributes:
-        is_stream: The socket is a stream socket (connections), else datagrams.
-        is_async: The handler class makes async handlers, else sync ones.
-        limit: How many requests may be handled at once; None: no limit.
-        idle_timeout: The idle timeout in seconds; None: none.
-    """
-
-    is_stream: bool
-    is_async: bool
-    limit: int | None
-    idle_timeout: float | None
-
-    @classmethod
-    def of(cls, server: TrioMixIn[RequestT, AddressT]) -> Plan:
-        """Read and check ``server``'s settings.
-
-        Raises:
-            TypeError: ``max_connections``, ``max_threads`` or ``idle_timeout``
-                is not a number.
-            ValueError: One of them is out of range.
-        """
-        is_stream = server.socket.type == _socket.SOCK_STREAM
-        is_async = is_async_handler(server.RequestHandlerClass)
-        limit = _positive_int_or_none(server.max_connections, "max_connections")
-        if limit is None and not is_stream:
-            limit = 1  # datagrams one at a time, as UDPServer: none wait in memory
-        if not is_async:
-            threads = _positive_int_or_none(server.max_threads, "max_threads")
-            if threads is None:
-                raise ValueError("max_threads must be a positive int, got None")
-            limit = threads if limit is None else min(limit, threads)
-        return cls(is_stream, is_async, limit, _idle_timeout_of(server.idle_timeout))
-
-
-def _positive_int_or_none(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be None or an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be None or 1 or more, got {value!r}")
-    return value
-
-
-def _idle_timeout_of(timeout: object) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(f"idle_timeout must be None or a number of seconds, got {timeout!r}")
-    if not timeout > 0:
-        raise ValueError(f"idle_timeout must be None or more than 0 seconds, got {timeout!r}")
-    return float(timeout)
 
 
 class Run(Generic[RequestT, AddressT]):
