@@ -6,10 +6,14 @@ fails a test instead of hanging the run.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pytest
@@ -62,3 +66,29 @@ def sock_dir() -> Iterator[str]:
     directory = tempfile.mkdtemp(prefix="ss-", dir="/tmp")
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+#: The project's root: scripts run from there can import ``tests.…``.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def script_server(source: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``python -c source`` from the project root; yield it and its first line of output.
+
+    The script prints where it listens (or anything) as its first line; the
+    test reads the rest from ``process.stdout``. At the end the process is
+    killed if it still runs (by its PID), reaped, and its pipe closed.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-c", source], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert process.stdout is not None
+        yield process, process.stdout.readline().strip()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(WAIT)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -15,8 +15,9 @@ PACKAGES = sorted(p for p in (ROOT / "packages").iterdir() if (p / "pyproject.to
 CORE = "sockserve-core"
 #: The batteries-included distribution may depend on every piece; no other may.
 UMBRELLA = "sockserve"
-#: The umbrella ships the drop-in; every other distribution ships its namesake.
-UMBRELLA_SUBPACKAGE = "socketserver"
+#: The umbrella ships the drop-in and the ready-made combinations of the pieces;
+#: every other distribution ships its namesake.
+UMBRELLA_SUBPACKAGES = ("socketserver", "servers")
 
 
 def project(folder: Path) -> dict[str, Any]:
@@ -25,11 +26,11 @@ def project(folder: Path) -> dict[str, Any]:
     return table
 
 
-def subpackage_of(folder: Path) -> str:
+def subpackages_of(folder: Path) -> tuple[str, ...]:
     name: str = project(folder)["name"]
     if name == UMBRELLA:
-        return UMBRELLA_SUBPACKAGE
-    return name.removeprefix("sockserve-").replace("-", "_")
+        return UMBRELLA_SUBPACKAGES
+    return (name.removeprefix("sockserve-").replace("-", "_"),)
 
 
 def sibling_requirements(folder: Path) -> dict[str, str]:
@@ -69,10 +70,9 @@ def test_namespace_package_layout(folder: Path) -> None:
     assert name.startswith("sockserve")
     namespace = folder / "src" / "sockserve"
     assert not (namespace / "__init__.py").exists(), "sockserve must stay a PEP 420 namespace"
-    subpackages = [p for p in namespace.iterdir() if p.is_dir() and p.name != "__pycache__"]
-    assert len(subpackages) == 1, subpackages
-    assert subpackages[0].name == subpackage_of(folder)
-    assert (subpackages[0] / "py.typed").exists()
+    subpackages = sorted(p for p in namespace.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert [p.name for p in subpackages] == sorted(subpackages_of(folder))
+    assert all((p / "py.typed").exists() for p in subpackages)
     assert (folder / "README.md").exists()
     assert project(folder)["readme"] == "README.md"
 
@@ -95,8 +95,8 @@ def test_the_wheel_holds_only_its_own_subpackage(folder: Path, tmp_path: Path) -
     (wheel,) = WheelBuilder(str(folder)).build(directory=str(tmp_path), versions=["standard"])
     names = zipfile.ZipFile(wheel).namelist()
     code = [n for n in names if ".dist-info/" not in n]
-    subpackage = subpackage_of(folder)
+    subpackages = subpackages_of(folder)
     assert code, "the wheel holds no code"
-    assert all(n.startswith(f"sockserve/{subpackage}/") for n in code), code
-    assert f"sockserve/{subpackage}/py.typed" in code
+    assert all(n.split("/")[:2] in [["sockserve", s] for s in subpackages] for n in code), code
+    assert all(f"sockserve/{s}/py.typed" in code for s in subpackages)
     assert "sockserve/__init__.py" not in names

@@ -17,16 +17,17 @@ from harness.targets import Address
 BODY = b"Hello, world\n"
 
 
-def build(impl: str, address: Address, *, trio: bool = False) -> Servable:
+def build(impl: str, address: Address, model: str = "threading") -> Servable:
     """Bind a ``ThreadingHTTPServer`` answering every GET with `BODY`, kept alive.
 
-    With ``trio`` (sockserve only), the same ``http.server`` classes are served
-    by sockserve's trio backend instead: ``class (TrioMixIn, HTTPServer)``,
-    the handlers in trio worker threads.
+    Other models (sockserve only) serve the same ``http.server`` classes:
+    ``pool`` as ``class (ThreadPoolMixIn, HTTPServer)``, ``trio-sync`` as
+    ``class (TrioMixIn, HTTPServer)`` with the handlers in trio worker threads.
 
     Raises:
         RuntimeError: ``http.server`` was already imported, so it cannot be re-based.
-        ValueError: ``impl`` is neither ``stdlib`` nor ``sockserve``, or ``address`` is a path.
+        ValueError: ``impl`` is neither ``stdlib`` nor ``sockserve``, ``address`` is a path,
+            or ``model`` is not one of the three (or not the stdlib's threading).
     """
     if not isinstance(address, tuple):
         raise ValueError(f"http.server listens on TCP: want (host, port), got {address!r}")
@@ -57,13 +58,24 @@ def build(impl: str, address: Address, *, trio: bool = False) -> Servable:
         def log_message(self, format: str, *args: Any) -> None:
             """Log nothing: a line per request to stderr would be what is measured."""
 
-    if trio:
-        if impl != "sockserve":
-            raise ValueError("the trio backend is sockserve's: impl must be 'sockserve'")
+    if model == "threading":
+        return http.server.ThreadingHTTPServer(address, Hello)
+    if impl != "sockserve":
+        raise ValueError(f"the {model!r} model is sockserve's: impl must be 'sockserve'")
+    if model == "pool":
+        from sockserve.mixins import ThreadPoolMixIn
+
+        class PoolHTTPServer(ThreadPoolMixIn, http.server.HTTPServer):  # type: ignore[misc]  # typeshed's HTTPServer is the stdlib's
+            """``http.server.HTTPServer`` on sockserve, on a pool of threads."""
+
+            daemon_threads = True  # as ThreadingHTTPServer's
+
+        return PoolHTTPServer(address, Hello)
+    if model == "trio-sync":
         from sockserve.trio_backend import TrioMixIn
 
         class TrioHTTPServer(TrioMixIn, http.server.HTTPServer):  # type: ignore[misc]  # typeshed's HTTPServer is the stdlib's
             """``http.server.HTTPServer`` on sockserve, served by trio."""
 
         return TrioHTTPServer(address, Hello)
-    return http.server.ThreadingHTTPServer(address, Hello)
+    raise ValueError(f"no http.server for model {model!r}")

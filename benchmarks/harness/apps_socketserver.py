@@ -14,6 +14,7 @@ import socketserver as stdlib
 from collections.abc import Callable
 from typing import IO, Any, Protocol, TypeAlias
 
+from sockserve import servers
 from sockserve import socketserver as ours
 from sockserve.trio_backend import (
     AsyncDatagramRequestHandler,
@@ -164,6 +165,22 @@ class AsyncDatagram(AsyncDatagramRequestHandler):
         await self.reply(self.packet)
 
 
+class PoolTCP(servers.ThreadPoolTCPServer):
+    """sockserve's pooled TCP server, with a thread for each connection of the 256 rows."""
+
+    pool_size = MAX_CHILDREN
+
+
+class PoolUDP(servers.ThreadPoolUDPServer):
+    """sockserve's pooled UDP server, with its default pool."""
+
+
+class PoolUnix(servers.ThreadPoolUnixStreamServer):
+    """sockserve's pooled Unix-stream server."""
+
+    pool_size = MAX_CHILDREN
+
+
 class TrioTCP(TrioMixIn, ours.TCPServer):
     """sockserve's ``TCPServer`` served by trio."""
 
@@ -215,6 +232,9 @@ SERVERS: dict[str, dict[tuple[str, str], ServerFactory]] = {
         ("sync", "unix"): ours.UnixStreamServer,
         ("threading", "unix"): ours.ThreadingUnixStreamServer,
         ("forking", "unix"): OursForkingUnix,
+        ("pool", "tcp"): PoolTCP,
+        ("pool", "udp"): PoolUDP,
+        ("pool", "unix"): PoolUnix,
         ("trio", "tcp"): TrioTCP,
         ("trio", "udp"): TrioUDP,
         ("trio", "unix"): TrioUnix,

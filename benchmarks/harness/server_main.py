@@ -18,7 +18,7 @@ def serve_socketserver(impl: str, model: str, app: str, bind: str) -> None:
     if app == "http":
         from harness import apps_http
 
-        server = apps_http.build(impl, address, trio=model == "trio-sync")
+        server = apps_http.build(impl, address, model)
     else:
         from harness import apps_socketserver
 

@@ -14,7 +14,7 @@ from harness.workloads import Workload
 Impl = Literal["stdlib", "sockserve", "trio", "asyncio", "uvloop", "native"]
 #: ``trio``: sockserve's trio backend with async handlers; ``trio-sync``: with the
 #: classic sync handlers in trio worker threads.
-Model = Literal["sync", "threading", "forking", "trio", "trio-sync", "async", "epoll"]
+Model = Literal["sync", "threading", "pool", "forking", "trio", "trio-sync", "async", "epoll"]
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ class Variant:
                 return "shutdown() is socketserver's API"
             return "forking runs sync's serve_forever loop" if self.model == "forking" else None
         if workload.client == "http":
-            ok = self.model in ("threading", "trio-sync") or self.impl == "native"
+            ok = self.model in ("threading", "pool", "trio-sync") or self.impl == "native"
             return None if ok else "http.server's handlers are sync: see the threading rows"
         if self.model == "sync" and workload.persistent:
             return "serves one connection at a time: the others would wait out the run"
         if self.model == "forking" and workload.scale:
             return "a process per connection: thousands of processes"
-        if self.model == "trio-sync" and workload.scale:
+        if self.model in ("trio-sync", "pool") and workload.scale:
             return "a thread per connection, as the threading rows"
         return None
 
@@ -70,6 +70,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sockserve-sync", "sockserve", "sync", "stdlib-sync"),
     Variant("stdlib-threading", "stdlib", "threading", None),
     Variant("sockserve-threading", "sockserve", "threading", "stdlib-threading"),
+    Variant("sockserve-pool", "sockserve", "pool", "stdlib-threading"),
     Variant("stdlib-forking", "stdlib", "forking", None),
     Variant("sockserve-forking", "sockserve", "forking", "stdlib-forking"),
     Variant("sockserve-trio", "sockserve", "trio", "trio"),

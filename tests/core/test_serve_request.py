@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sockserve.core import BaseServer, InFlight, serve_request
+from sockserve.core import BaseServer, Outcome, RequestLedger, serve_request
 
 Request = str
 Address = str
@@ -58,11 +58,12 @@ def test_an_exception_is_reported_inside_the_except_block_then_the_request_shut_
 
 def test_an_error_after_a_drain_cut_the_request_is_not_reported() -> None:
     server = Recorder(failing)
-    in_flight = InFlight()
-    ticket = in_flight.add()
-    in_flight.cut_all()
+    ledger = RequestLedger()
+    ticket = ledger.begin()
+    ledger.cut_all()
     assert serve_request(server, "req", "client", ticket) is False
     assert server.calls == ["shutdown_request"]
+    assert ledger.counts().cut == 1
 
 
 def test_a_base_exception_propagates_after_the_request_is_shut_down() -> None:
@@ -99,3 +100,22 @@ def test_it_serves_a_real_connection_of_a_socket_server() -> None:
             assert client.recv(100) == b"HI"
             assert client.recv(100) == b""  # shut down and closed
         assert connection.fileno() == -1
+
+
+@pytest.mark.parametrize(
+    ("handler", "verify", "outcome"),
+    [
+        (handled, True, Outcome.COMPLETED),
+        (failing, True, Outcome.FAILED),
+        (handled, False, Outcome.REFUSED),
+    ],
+)
+def test_the_ticket_ends_with_the_requests_outcome(
+    handler: object, verify: bool, outcome: Outcome
+) -> None:
+    server = Recorder(handler, verify=verify)
+    ledger = RequestLedger()
+    serve_request(server, "req", "client", ledger.begin(), verify=True)
+    counts = ledger.counts()
+    assert counts.active == 0
+    assert [counts.completed, counts.failed, counts.refused][outcome] == 1

@@ -8,8 +8,9 @@ from typing import TypeVar
 
 import pytest
 
-from sockserve.core import StreamRequest, StreamServer
-from sockserve.mixins import ForkingMixIn, ThreadingMixIn
+import sockserve.core
+from sockserve.core import DatagramRequest, StreamRequest, StreamServer
+from sockserve.mixins import ForkingMixIn, ThreadingMixIn, ThreadPoolMixIn
 
 Address = tuple[str, int]
 WAIT = 10.0
@@ -27,13 +28,25 @@ class ForkingServer(ForkingMixIn[StreamRequest, Address], LoopbackServer):
     pass
 
 
-ServerT = TypeVar("ServerT", bound=LoopbackServer)
+class PoolServer(ThreadPoolMixIn[StreamRequest, Address], LoopbackServer):
+    pass
+
+
+class DatagramServer(sockserve.core.DatagramServer[Address]):
+    address_family = socket.AF_INET
+
+
+class PoolDatagramServer(ThreadPoolMixIn[DatagramRequest, Address], DatagramServer):
+    pass
+
+
+ServerT = TypeVar("ServerT", bound=LoopbackServer | DatagramServer)
 
 
 @pytest.fixture
 def build() -> Iterator[Callable[[type[ServerT], Callable[..., object]], ServerT]]:
     """``build(ServerClass, Handler)`` on 127.0.0.1:0; every server is closed at teardown."""
-    built: list[LoopbackServer] = []
+    built: list[LoopbackServer | DatagramServer] = []
 
     def make(server_class: type[ServerT], handler: Callable[..., object]) -> ServerT:
         server = server_class(("127.0.0.1", 0), handler)

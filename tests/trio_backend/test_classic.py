@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ import trio
 
 from sockserve.core import DrainResult, StreamRequestHandler
 from sockserve.trio_backend import AsyncStreamRequestHandler, TrioMixIn
+from tests.conftest import script_server
 
 from .conftest import WAIT, AsyncLineEcho, CoreTCPServer, Serve, SyncLineEcho, connect
 
@@ -278,18 +278,9 @@ with Server(("127.0.0.1", 0), AsyncStreamRequestHandler) as server:
 
 def test_ctrl_c_in_the_main_thread_raises_keyboard_interrupt_out_of_serve_forever() -> None:
     """As ``http.server``'s ``test()`` relies on: the stdlib's servers raise it as itself."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", CTRL_C_SERVER], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip().isdigit()
+    with script_server(CTRL_C_SERVER) as (process, port):
+        assert port.isdigit()
         process.send_signal(signal.SIGINT)
         assert process.wait(WAIT) == 7
+        assert process.stdout is not None
         assert process.stdout.read() == "KeyboardInterrupt\n"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(WAIT)
-        if process.stdout is not None:
-            process.stdout.close()

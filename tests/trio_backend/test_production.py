@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import socket
 import sys
 import threading
@@ -15,8 +16,9 @@ import pytest
 import trio
 import trio.testing
 
-from sockserve.core import StreamRequestHandler
+from sockserve.core import DrainResult, StreamRequestHandler
 from sockserve.trio_backend import AsyncDatagramRequestHandler, AsyncStreamRequestHandler, TrioMixIn
+from tests.conftest import script_server
 
 from .conftest import (
     DATAGRAM_FAMILIES,
@@ -397,3 +399,84 @@ def test_a_sync_handlers_connection_gets_the_idle_timeout_as_its_socket_timeout(
         assert quiet.recv(10) == b""
     (error,) = server.errors
     assert isinstance(error, TimeoutError)
+
+
+# ---------------------------------------------------------------------------- counters
+
+
+@pytest.mark.parametrize("handler", [Fails, SyncFails], ids=["async", "sync"])
+def test_the_counters_account_for_every_request(handler: type[object], serve: Serve) -> None:
+    class Picky(Recording):
+        def verify_request(self, request: socket.socket, client_address: Address) -> bool:
+            return request.recv(16, socket.MSG_PEEK) != b"refuse\n"
+
+    server = Picky(handler)
+    serve(server)
+    for line in (b"ok\n", b"fail\n", b"refuse\n", b"ok\n"):
+        exchange(server, line)
+    server.drain(WAIT)
+    counts = server.request_counts()
+    assert (counts.accepted, counts.completed, counts.failed, counts.refused) == (4, 2, 1, 1)
+    assert (counts.active, counts.cut) == (0, 0)
+
+
+async def test_a_drain_counts_what_it_cut() -> None:
+    release = trio.Event()
+
+    class Stuck(AsyncStreamRequestHandler):
+        async def handle(self) -> None:
+            await self.receive_line()
+            await release.wait()
+
+    with TrioTCP(("127.0.0.1", 0), Stuck) as server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            clients = [await trio.open_tcp_stream(*address) for _ in range(3)]
+            for client in clients:
+                await client.send_all(b"go\n")
+            await trio.testing.wait_all_tasks_blocked()
+            assert server.request_counts().active == 3
+            assert await server.adrain(0) == DrainResult(completed=0, cut=3)
+            for client in clients:
+                await client.aclose()
+    counts = server.request_counts()
+    assert (counts.accepted, counts.cut, counts.active) == (3, 3, 0)
+
+
+SIGNAL_SERVER = """
+import socket, sys
+from sockserve.core import StreamServer, drain_on_signals
+from sockserve.trio_backend import AsyncStreamRequestHandler, TrioMixIn
+import trio
+
+class Server(TrioMixIn, StreamServer):
+    address_family = socket.AF_INET
+
+class Slow(AsyncStreamRequestHandler):
+    async def handle(self):
+        await self.receive_line()
+        await trio.sleep(0.3)
+        await self.send(b"finished\\n")
+
+with Server(("127.0.0.1", 0), Slow) as server, drain_on_signals(server, 10):
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+    print(server.request_counts(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_drains_a_trio_server_gracefully(signum: int) -> None:
+    with script_server(SIGNAL_SERVER) as (process, port):
+        address = ("127.0.0.1", int(port))
+        clients = [socket.create_connection(address, timeout=WAIT) for _ in range(3)]
+        for client in clients:
+            client.sendall(b"go\n")
+        time.sleep(0.1)
+        process.send_signal(signum)
+        for client in clients:
+            with client:
+                assert client.makefile("rb").readline() == b"finished\n"
+        assert process.wait(WAIT) == 0
+        assert process.stdout is not None
+        assert "accepted=3, active=0, completed=3" in process.stdout.read()

@@ -14,6 +14,8 @@ import socketserver
 from sockserve.core import (
     DatagramRequest,
     DatagramServer,
+    DrainResult,
+    RequestCounts,
     ServerLifecycleProtocol,
     ServerProtocol,
     StreamRequest,
@@ -21,6 +23,13 @@ from sockserve.core import (
     StreamServer,
 )
 from sockserve.inet import InetAddress, TCPServer, UDPServer
+from sockserve.servers import (
+    ThreadPoolTCPServer,
+    ThreadPoolUDPServer,
+    ThreadPoolUnixDatagramServer,
+    ThreadPoolUnixStreamServer,
+)
+from sockserve.unix import UnixAddress, UnixDatagramAddress
 
 StdlibInetAddress = (
     tuple[str | bytes | bytearray, int] | tuple[str | bytes | bytearray, int, int, int]
@@ -77,3 +86,31 @@ def the_protocol_is_not_vacuous(sock: socket.socket, base: socketserver.BaseServ
 
 def tcp_server() -> TCPServer:
     return TCPServer(("127.0.0.1", 0), StreamRequestHandler)
+
+
+def pooled_tcp(server: ThreadPoolTCPServer) -> ServerProtocol[StreamRequest, InetAddress]:
+    return server
+
+
+def pooled_udp(server: ThreadPoolUDPServer) -> ServerProtocol[DatagramRequest, InetAddress]:
+    return server
+
+
+def pooled_unix_stream(
+    server: ThreadPoolUnixStreamServer,
+) -> ServerProtocol[StreamRequest, UnixAddress]:
+    return server
+
+
+def pooled_unix_datagram(
+    server: ThreadPoolUnixDatagramServer,
+) -> ServerProtocol[DatagramRequest, UnixDatagramAddress]:
+    return server
+
+
+def pooled_keeps_the_address_type(server: ThreadPoolTCPServer) -> int:
+    return server.server_address[1]
+
+
+def counts_and_drain(server: ThreadPoolTCPServer) -> tuple[RequestCounts, DrainResult]:
+    return server.request_counts(), server.drain(1.0)

@@ -4,8 +4,8 @@ The server protocols, `BaseServer`, the family-agnostic socket servers
 (`StreamServer`, `DatagramServer`) that ``sockserve.inet`` and
 ``sockserve.unix`` build on, the request handlers, and the pieces every
 concurrency model shares: the steps of a request in its worker
-(`serve_request`) and the record of requests in flight that a drain uses
-(`InFlight`, `DrainResult`).
+(`serve_request`) and the ledger of every request, which the live counters
+(`RequestCounts`) and a graceful drain (`DrainResult`) read.
 """
 
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
@@ -16,14 +16,22 @@ from ._handlers import DatagramRequestHandler as DatagramRequestHandler
 from ._handlers import ServerT as ServerT
 from ._handlers import StreamRequestHandler as StreamRequestHandler
 from ._handlers import require_reply_address as require_reply_address
-from ._in_flight import DrainResult as DrainResult
-from ._in_flight import InFlight as InFlight
-from ._in_flight import Ticket as Ticket
-from ._in_flight import cut_connection as cut_connection
+from ._ledger import DrainResult as DrainResult
+from ._ledger import Outcome as Outcome
+from ._ledger import RequestCounts as RequestCounts
+from ._ledger import RequestLedger as RequestLedger
+from ._ledger import Ticket as Ticket
+from ._ledger import cut_connection as cut_connection
 from ._protocols import RequestHandlerProtocol as RequestHandlerProtocol
 from ._protocols import ServerLifecycleProtocol as ServerLifecycleProtocol
 from ._protocols import ServerProtocol as ServerProtocol
+from ._serve_request import adopt_ticket as adopt_ticket
+from ._serve_request import in_worker_of as in_worker_of
 from ._serve_request import serve_request as serve_request
+from ._settings import check_idle_timeout as check_idle_timeout
+from ._settings import check_limit as check_limit
+from ._settings import drain_grace as drain_grace
+from ._signals import drain_on_signals as drain_on_signals
 from ._socket_server import DatagramServer as DatagramServer
 from ._socket_server import SocketServer as SocketServer
 from ._socket_server import StreamServer as StreamServer
@@ -44,8 +52,10 @@ __all__ = [
     "DatagramRequestHandler",
     "DatagramServer",
     "DrainResult",
-    "InFlight",
+    "Outcome",
+    "RequestCounts",
     "RequestHandlerProtocol",
+    "RequestLedger",
     "RequestT",
     "ServerLifecycleProtocol",
     "ServerProtocol",
@@ -57,7 +67,13 @@ __all__ = [
     "StreamRequestHandler",
     "StreamServer",
     "Ticket",
+    "adopt_ticket",
+    "check_idle_timeout",
+    "check_limit",
     "cut_connection",
+    "drain_grace",
+    "drain_on_signals",
+    "in_worker_of",
     "require_reply_address",
     "serve_request",
 ]

@@ -13,10 +13,17 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Generic, Self
 
 from ._backoff import AcceptBackoff
+from ._drain import PendingDrain
+from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
+from ._serve_request import apply_idle_timeout, in_worker_of
+from ._settings import check_idle_timeout, check_limit, drain_grace
 from ._types import AddressT, RequestT
 from ._wakeup import Waker
 
 __all__ = ["BaseServer"]
+
+# Bound once: an enum member's lookup costs, and this is on every request's path.
+_COMPLETED, _FAILED = Outcome.COMPLETED, Outcome.FAILED
 
 # poll() watches any descriptor number with one syscall; select() is the fallback
 # (Windows). Third-party tests patch this name, as they do the stdlib's.
@@ -36,18 +43,31 @@ class BaseServer(Generic[RequestT, AddressT]):
       ENOBUFS, ENOMEM) is logged to the ``sockserve.core`` logger and paused
       for 10 ms, doubling up to 1 s, instead of being retried in a busy loop.
 
+    And it adds what the stdlib lacks: `drain` (a graceful stop with a
+    deadline), `request_counts` (live counters), and `max_connections`.
+
     Subclasses provide ``socket``, ``fileno()`` and `get_request` (see
     `sockserve.core.SocketServer`).
 
     Attributes:
         timeout: Seconds `handle_request` waits before `handle_timeout`;
             ``None`` (the default) waits forever. `serve_forever` ignores it.
+        max_connections: The most requests in flight at once, for models that
+            handle several (threads, a pool, children); at the limit
+            `serve_forever` takes no request until one ends, so connections
+            wait in the kernel's backlog. None (the default): no limit.
+        idle_timeout: Seconds a connection's reads and writes may wait: its
+            socket timeout, set before the handler runs (a handler's own
+            ``timeout`` wins); a read that waits longer raises
+            ``TimeoutError`` in the handler. None (the default): forever.
         server_address: The address passed to the constructor.
         RequestHandlerClass: Called as ``RequestHandlerClass(request,
             client_address, server)`` once per request.
     """
 
     timeout: float | None = None
+    max_connections: int | None = None
+    idle_timeout: float | None = None
     socket: _socket.socket
     server_address: AddressT
     RequestHandlerClass: Callable[[RequestT, AddressT, Self], object]
@@ -68,6 +88,9 @@ class BaseServer(Generic[RequestT, AddressT]):
         self.__wake_lock = threading.Lock()
         self.__serving_thread: int | None = None
         self.__backoff = AcceptBackoff()
+        self.__drain: PendingDrain | None = None
+        self._ledger = RequestLedger()
+        self._last_drain = DrainResult(0, 0)
 
     if TYPE_CHECKING:
         # Subclasses provide these. Declared for the type checker only, so that
@@ -92,28 +115,51 @@ class BaseServer(Generic[RequestT, AddressT]):
         Exceptions other than those `handle_error` reports propagate, and the
         loop can then be started again.
         """
+        with self._serving():
+            self.__serve_until_shutdown(poll_interval)
+            self._finish_drain()
+
+    def __serve_until_shutdown(self, poll_interval: float | None) -> None:
+        ledger = self._ledger
+        ledger.limit = self._request_limit()
+        check_idle_timeout(self.idle_timeout)
         with (
-            self._serving(),
             _ServerSelector() as selector,
             Waker() as waker,
             self._waking_on_shutdown(waker.wake),
         ):
             selector.register(waker, selectors.EVENT_READ)
             selector.register(self, selectors.EVENT_READ)
+            ledger.on_room = waker.wake
             backoff = self.__backoff
-            while not self._shutdown_requested():
-                wait = poll_interval
-                if backoff.delay:
-                    wait = self.__prepare_wait(selector, poll_interval)
-                ready = selector.select(wait)
-                if self._shutdown_requested():  # bpo-35017: accept nothing after shutdown()
-                    break
-                for key, _events in ready:
-                    if key.fileobj is waker:
-                        waker.drain()
-                    else:
-                        self._handle_request_noblock()
-                self.service_actions()
+            holding = False  # whether the socket is off the selector: a pause, or full
+            try:
+                while not self._shutdown_requested():
+                    wait = poll_interval
+                    if backoff.delay or ledger.full or holding:
+                        wait, holding = self.__prepare_wait(selector, poll_interval)
+                    ready = selector.select(wait)
+                    if self._shutdown_requested():  # bpo-35017: accept nothing after shutdown()
+                        break
+                    for key, _events in ready:
+                        if key.fileobj is waker:
+                            waker.drain()
+                        else:
+                            self._handle_request_noblock()
+                    self.service_actions()
+            finally:
+                ledger.on_room = None
+
+    def _request_limit(self) -> int | None:
+        """How many requests may be in flight at once; None: no limit.
+
+        Mix-ins that bound their workers lower it (a pool to its size).
+
+        Raises:
+            TypeError: `max_connections` is neither None nor an int.
+            ValueError: `max_connections` is below 1.
+        """
+        return check_limit(self.max_connections, "max_connections")
 
     @contextlib.contextmanager
     def _serving(self) -> Iterator[None]:
@@ -190,6 +236,10 @@ class BaseServer(Generic[RequestT, AddressT]):
         Safe from any thread, including a handler running on the serving
         thread: the loop returns once that request has been handled.
         """
+        self._request_stop()
+
+    def _request_stop(self) -> None:
+        """Set the shutdown flag and wake the serving loop: what every way to stop shares."""
         self.__shutdown_request = True
         with self.__wake_lock:
             if self.__wake is not None:
@@ -247,6 +297,7 @@ class BaseServer(Generic[RequestT, AddressT]):
             self.__backoff.succeeded()
         # One method, not two: this runs once per request, and a call costs.
         if not self.verify_request(request, client_address):
+            self._ledger.refused_unhandled += 1
             self.shutdown_request(request)
             return
         try:
@@ -266,9 +317,98 @@ class BaseServer(Generic[RequestT, AddressT]):
         return True
 
     def process_request(self, request: RequestT, client_address: AddressT) -> None:
-        """Call `finish_request`, then `shutdown_request`. Mix-ins override this."""
-        self.finish_request(request, client_address)
-        self.shutdown_request(request)
+        """Call `finish_request`, then `shutdown_request`. Mix-ins override this.
+
+        The request counts as in flight meanwhile (`request_counts`), and a
+        drain's deadline can cut it from another thread. An exception
+        propagates (the serving loop reports it), as in the stdlib.
+        """
+        ticket = self._ledger.begin(request)
+        try:
+            if self.idle_timeout is not None:
+                apply_idle_timeout(self, request)
+            self.finish_request(request, client_address)
+        except BaseException:
+            ticket.end(_FAILED)
+            raise
+        try:
+            self.shutdown_request(request)
+        finally:
+            ticket.end(_COMPLETED)
+
+    def request_counts(self) -> RequestCounts:
+        """A snapshot of this server's request counters; never blocks for long.
+
+        Counts the requests that sockserve's models ran (a ``process_request``
+        override that runs requests its own way is not seen).
+        """
+        return self._ledger.counts()
+
+    def drain(self, timeout: float) -> DrainResult:
+        """Stop gracefully; block until `serve_forever` has returned. Any other thread.
+
+        Stops taking requests at once (new connections wait in the listen
+        backlog); the requests in flight get ``timeout`` seconds to finish;
+        then the connections of those still running are shut down both ways
+        (a handler blocked in ``recv()`` reads end of file). Returns once
+        every one has ended. Called before serving starts, it blocks until
+        then, and serving returns at once.
+
+        Returns:
+            How many requests in flight completed, and how many were cut.
+
+        Raises:
+            TypeError: ``timeout`` is not a number.
+            ValueError: ``timeout`` is negative or NaN.
+            RuntimeError: Called from the serving thread or one of the
+                server's own handlers, which it would wait for: use
+                `request_drain` there.
+        """
+        grace = drain_grace(timeout)
+        if self._is_serving_thread() or in_worker_of(self):
+            raise RuntimeError(
+                "drain() from the serving thread or one of the server's handlers would "
+                "wait for itself; call request_drain() there instead"
+            )
+        self.request_drain(grace)
+        self._wait_until_shut_down()
+        return self._last_drain
+
+    def request_drain(self, timeout: float) -> None:
+        """Start a drain as `drain` does, without waiting; `serve_forever` returns once it is over.
+
+        Never blocks; safe from any thread, a signal handler, or the server's
+        own handlers. With several drains, the earliest deadline wins.
+
+        Raises:
+            TypeError: ``timeout`` is not a number.
+            ValueError: ``timeout`` is negative or NaN.
+        """
+        self._begin_drain(drain_grace(timeout))
+        self._request_stop()
+
+    def _begin_drain(self, grace: float) -> None:
+        """Record a drain asked for: its deadline, and the cut there (a timer thread)."""
+        with self.__wake_lock:
+            if self.__drain is None:
+                self.__drain = PendingDrain(self._ledger, grace)
+            else:
+                self.__drain.shorten(grace)
+
+    def _finish_drain(self) -> None:
+        """After the serving loop: if a drain is pending, wait out its requests; keep its result."""
+        with self.__wake_lock:
+            drain = self.__drain
+        if drain is None:
+            return
+        self._wait_until_drained()
+        with self.__wake_lock:
+            self.__drain = None
+        self._last_drain = drain.finish()
+
+    def _wait_until_drained(self) -> None:
+        """Block until no request is in flight (the drain's timer cuts them at the deadline)."""
+        self._ledger.wait_until_idle()
 
     def finish_request(self: Self, request: RequestT, client_address: AddressT) -> None:
         """Handle the request by instantiating `RequestHandlerClass`."""
@@ -306,22 +446,24 @@ class BaseServer(Generic[RequestT, AddressT]):
 
     def __prepare_wait(
         self, selector: selectors.BaseSelector, poll_interval: float | None
-    ) -> float | None:
-        """During an accept back-off: watch the socket only once the pause is over.
+    ) -> tuple[float | None, bool]:
+        """During an accept back-off or at the request limit: watch the socket only after.
 
-        Returns how long to wait. The delay stays set until an accept
-        succeeds, which needs the socket watched again: so every pass of a
-        back-off, and the one after it, lands here.
+        Returns how long to wait, and whether the socket is now off the
+        selector. The loop comes here while either holds, and once more to
+        watch the socket again. At the limit, the ledger wakes the loop when
+        a request ends.
         """
         pause = self.__backoff.remaining()
+        hold = bool(pause) or self._ledger.full
         watching = self in selector.get_map()
-        if pause and watching:
+        if hold and watching:
             selector.unregister(self)
-        elif not pause and not watching:
+        elif not hold and not watching:
             selector.register(self, selectors.EVENT_READ)
         if pause and (poll_interval is None or pause < poll_interval):
-            return pause
-        return poll_interval
+            return pause, hold
+        return poll_interval, hold
 
     def __sit_out_backoff(self, deadline: float | None) -> bool:
         """Sleep through an accept pause; return False if the deadline passes first."""

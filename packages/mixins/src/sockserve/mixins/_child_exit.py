@@ -19,20 +19,21 @@ _FIRST_POLL = 0.001
 _MAX_POLL = 0.05
 
 
-def reap(pid: int, *, block: bool) -> bool:
-    """Collect the exit status of child ``pid``; return whether it is gone.
+def reap(pid: int, *, block: bool) -> int | None:
+    """Collect the exit status of child ``pid``; return its exit code, or None if it runs on.
 
-    Blocks until the child exits if ``block``. A pid that is no longer our
-    child (reaped elsewhere) counts as gone; any other ``OSError`` leaves it
-    to be tried again later.
+    Blocks until the child exits if ``block``. The exit code is negative for
+    a signal, as ``subprocess`` has it. A pid that is no longer our child
+    (reaped elsewhere) counts as gone, with 0: its status is lost. Any other
+    ``OSError`` leaves it to be tried again later.
     """
     try:
-        reaped, _status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        reaped, status = os.waitpid(pid, 0 if block else os.WNOHANG)
     except ChildProcessError:
-        return True
+        return 0
     except OSError:
-        return False
-    return reaped == pid
+        return None
+    return os.waitstatus_to_exitcode(status) if reaped == pid else None
 
 
 def wait_for_any_exit(pids: Collection[int]) -> None:

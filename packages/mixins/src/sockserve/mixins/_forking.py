@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import signal
 
-from sockserve.core import AddressT, BaseServer, RequestT, serve_request
+from sockserve.core import AddressT, BaseServer, Outcome, RequestT, Ticket, serve_request
 
 from ._child_exit import reap, wait_for_any_exit
 
@@ -32,6 +35,8 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
     active_children: set[int] | None = None
     max_children: int = 40
     block_on_close: bool = True
+    # The ledger's ticket of each child, ended when it is reaped.
+    _child_tickets: dict[int, Ticket] | None = None
 
     def collect_children(self, *, blocking: bool = False) -> None:
         """Reap children that have exited; with ``blocking``, wait for all of them.
@@ -43,8 +48,15 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         if self.active_children is None:
             return
         for pid in self.active_children.copy():
-            if reap(pid, block=blocking):
+            code = reap(pid, block=blocking)
+            if code is not None:
                 self.active_children.discard(pid)
+                self.__child_ended(pid, code)
+
+    def __child_ended(self, pid: int, code: int) -> None:
+        ticket = self._child_tickets.pop(pid, None) if self._child_tickets else None
+        if ticket is not None:
+            ticket.end(Outcome.COMPLETED if code == 0 else Outcome.FAILED)
 
     def __make_room(self) -> None:
         """Block until fewer than `max_children` children are alive.
@@ -82,6 +94,11 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
             if self.active_children is None:
                 self.active_children = set()
             self.active_children.add(pid)
+            if self._child_tickets is None:
+                self._child_tickets = {}
+            # A drain's deadline ends a child by killing it: that closes its connection.
+            cut = functools.partial(_kill, pid)
+            self._child_tickets[pid] = self._ledger.begin(cut=cut)
             self.close_request(request)
             return
         self.__serve_in_child(request, client_address)
@@ -100,3 +117,15 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         """Close the server, then reap children (waiting for all if `block_on_close`)."""
         super().server_close()
         self.collect_children(blocking=self.block_on_close)
+
+    def _wait_until_drained(self) -> None:
+        # Children end their tickets only once reaped: reap as they exit.
+        while self.active_children:
+            wait_for_any_exit(self.active_children)
+            self.collect_children()
+
+
+def _kill(pid: int) -> None:
+    """End a child at a drain's deadline; it may have exited already (not yet reaped)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)

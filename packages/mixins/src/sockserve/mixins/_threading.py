@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import threading
 
-from sockserve.core import AddressT, BaseServer, RequestT, serve_request
+from sockserve.core import (
+    AddressT,
+    BaseServer,
+    Outcome,
+    RequestT,
+    Ticket,
+    adopt_ticket,
+    serve_request,
+)
 
 __all__ = ["ThreadingMixIn"]
 
@@ -91,13 +99,17 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
                 it through ``handle_error`` and shuts the request down.
         """
         threads = self.__record_for_new_thread()
-        thread = threading.Thread(target=self.__run, args=(threads, request, client_address))
+        ticket = self._ledger.begin(request)
+        thread = threading.Thread(
+            target=self.__run, args=(threads, request, client_address, ticket)
+        )
         thread.daemon = self.daemon_threads
         threads.add(thread)
         try:
             thread.start()
         except BaseException:
             threads.discard(thread)
+            ticket.end(Outcome.FAILED)
             raise
 
     def __record_for_new_thread(self) -> _NoThreads:
@@ -108,10 +120,17 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
             self._threads = _LiveThreads()
         return self._threads
 
-    def __run(self, threads: _NoThreads, request: RequestT, client_address: AddressT) -> None:
+    def __run(
+        self, threads: _NoThreads, request: RequestT, client_address: AddressT, ticket: Ticket
+    ) -> None:
+        adopt_ticket(ticket)  # the default process_request_thread ends it exactly
+        outcome = Outcome.FAILED
         try:
             self.process_request_thread(request, client_address)
+            outcome = Outcome.COMPLETED
         finally:
+            adopt_ticket(None)
+            ticket.end(outcome)  # for an override that did not: counted once either way
             threads.discard(threading.current_thread())
 
     def server_close(self) -> None:

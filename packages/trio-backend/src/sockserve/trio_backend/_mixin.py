@@ -11,12 +11,20 @@ from typing import Self
 
 import trio
 
-from sockserve.core import AcceptBackoff, AddressT, BaseServer, DrainResult, RequestT
+from sockserve.core import (
+    AcceptBackoff,
+    AddressT,
+    BaseServer,
+    DrainResult,
+    RequestT,
+    drain_grace,
+    in_worker_of,
+)
 
 from ._blocking import run_blocking
 from ._handlers import AsyncBaseRequestHandler
 from ._plan import Plan
-from ._run import Run, in_worker_of, nonblocking, run_of_current_task
+from ._run import Run, nonblocking, run_of_current_task
 
 __all__ = ["TrioMixIn"]
 
@@ -147,7 +155,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
                 one of the server's own handlers (it would wait for itself:
                 use `request_drain` there).
         """
-        grace = _grace(timeout)
+        grace = drain_grace(timeout)
         run = self._trio_run
         if run is None or run.token is not _current_token():
             raise RuntimeError("adrain() needs this server's serve() running in this trio run")
@@ -234,46 +242,11 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
     def request_shutdown(self) -> None:
         """Ask the server to stop at once, as `shutdown` does, without waiting. Never blocks."""
         self.__note_grace(0.0)
-        super().request_shutdown()
+        self._request_stop()
 
-    def drain(self, timeout: float) -> DrainResult:
-        """Drain gracefully, and block until serving has returned.
-
-        Stops taking requests at once; the requests in flight get ``timeout``
-        seconds to finish; then async handlers still running are cancelled
-        and sync handlers' connections shut down (a sync handler blocked in
-        ``recv()`` then reads end of file), so the drain always ends. Called
-        before serving starts, it blocks until then, and serving returns at once.
-
-        Returns:
-            How many of the requests in flight completed, and how many were cut.
-
-        Raises:
-            TypeError: ``timeout`` is not a number.
-            ValueError: ``timeout`` is negative or NaN.
-            RuntimeError: Called from the server's own trio thread or one of
-                its worker threads: use `request_drain` there.
-        """
-        grace = _grace(timeout)
-        self.__refuse_from_inside("drain")
-        if self._is_serving_thread():
-            raise RuntimeError("drain() from the serving thread would wait for itself")
-        self.request_drain(grace)
-        self._wait_until_shut_down()
-        return self._last_drain
-
-    def request_drain(self, timeout: float) -> None:
-        """Start a drain as `drain` does, without waiting. Never blocks; any thread.
-
-        Safe from a signal handler and from the server's own handlers.
-        With several drains (or a `shutdown`), the earliest deadline wins.
-
-        Raises:
-            TypeError: ``timeout`` is not a number.
-            ValueError: ``timeout`` is negative or NaN.
-        """
-        self.__note_grace(_grace(timeout))
-        super().request_shutdown()
+    def _begin_drain(self, grace: float) -> None:
+        # The run keeps the deadline on trio's clock, and cuts in the trio thread.
+        self.__note_grace(grace)
 
     def server_close(self) -> None:
         """Close the server; if it is serving (in another thread), shut it down first.
@@ -366,11 +339,3 @@ def _current_token() -> trio.lowlevel.TrioToken | None:
         return trio.lowlevel.current_trio_token()
     except RuntimeError:
         return None
-
-
-def _grace(timeout: object) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(f"the drain timeout must be a number of seconds, got {timeout!r}")
-    if not timeout >= 0:
-        raise ValueError(f"the drain timeout must be 0 or more seconds, got {timeout!r}")
-    return float(timeout)

@@ -6,7 +6,7 @@ import socket as _socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sockserve.core import AddressT, RequestT
+from sockserve.core import AddressT, RequestT, check_idle_timeout, check_limit
 
 from ._handlers import is_async_handler
 
@@ -43,32 +43,12 @@ class Plan:
         """
         is_stream = server.socket.type == _socket.SOCK_STREAM
         is_async = is_async_handler(server.RequestHandlerClass)
-        limit = _positive_int_or_none(server.max_connections, "max_connections")
+        limit = check_limit(server.max_connections, "max_connections")
         if limit is None and not is_stream:
             limit = 1  # datagrams one at a time, as UDPServer: none wait in memory
         if not is_async:
-            threads = _positive_int_or_none(server.max_threads, "max_threads")
+            threads = check_limit(server.max_threads, "max_threads")
             if threads is None:
                 raise ValueError("max_threads must be a positive int, got None")
             limit = threads if limit is None else min(limit, threads)
-        return cls(is_stream, is_async, limit, _idle_timeout_of(server.idle_timeout))
-
-
-def _positive_int_or_none(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be None or an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be None or 1 or more, got {value!r}")
-    return value
-
-
-def _idle_timeout_of(timeout: object) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(f"idle_timeout must be None or a number of seconds, got {timeout!r}")
-    if not timeout > 0:
-        raise ValueError(f"idle_timeout must be None or more than 0 seconds, got {timeout!r}")
-    return float(timeout)
+        return cls(is_stream, is_async, limit, check_idle_timeout(server.idle_timeout))

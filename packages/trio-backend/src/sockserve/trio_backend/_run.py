@@ -15,7 +15,6 @@ import functools
 import math
 import os
 import socket as _socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Generic
@@ -27,10 +26,10 @@ from sockserve.core import (
     AcceptBackoff,
     AddressT,
     DrainResult,
-    InFlight,
+    Outcome,
+    RequestCounts,
     RequestT,
     Ticket,
-    cut_connection,
     serve_request,
 )
 
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Run",
-    "in_worker_of",
     "nonblocking",
     "run_of_current_task",
     "serve_request_async",
@@ -56,16 +54,10 @@ _MAX_BATCH = 64
 #: twin that waits this long at most (the socket stays non-blocking for trio).
 _REPLY_TIMEOUT = 60.0
 
-_worker = threading.local()
 #: The run whose request the current task handles (None outside handlers).
 _current_run: contextvars.ContextVar[object] = contextvars.ContextVar(
     "sockserve_current_run", default=None
 )
-
-
-def in_worker_of(server: object) -> bool:
-    """Whether the calling thread is a worker thread handling a request of ``server``."""
-    return getattr(_worker, "server", None) is server
 
 
 def run_of_current_task() -> object:
@@ -86,21 +78,36 @@ def nonblocking(sock: _socket.socket) -> Iterator[None]:
 
 
 async def serve_request_async(
-    server: TrioMixIn[RequestT, AddressT], request: RequestT, client_address: AddressT
+    server: TrioMixIn[RequestT, AddressT],
+    request: RequestT,
+    client_address: AddressT,
+    ticket: Ticket,
 ) -> None:
     """The async twin of the core's ``serve_request``: verify, handle, report, shut down.
 
     ``verify_request`` runs here, in the request's own task, where later
     per-connection steps (TLS, PROXY headers, access control) belong too. An
-    `Exception` goes to ``handle_error``; a cancellation is not reported.
+    `Exception` goes to ``handle_error``; a cancellation is not reported (an
+    idle timeout's counts as completed; a drain's, as cut). The ticket ends
+    with the outcome.
     """
+    outcome = Outcome.FAILED
     try:
         if server.verify_request(request, client_address):
             await server.finish_request_async(request, client_address)
+            outcome = Outcome.COMPLETED
+        else:
+            outcome = Outcome.REFUSED
     except Exception:
         server.handle_error(request, client_address)
+    except trio.Cancelled:
+        outcome = Outcome.COMPLETED
+        raise
     finally:
-        server.shutdown_request(request)
+        try:
+            server.shutdown_request(request)
+        finally:
+            ticket.end(outcome)
 
 
 class Run(Generic[RequestT, AddressT]):
@@ -128,14 +135,13 @@ class Run(Generic[RequestT, AddressT]):
         self.threads = None if self.is_async else trio.CapacityLimiter(self.limit or 1)
         timeout = plan.idle_timeout
         self.idle = IdleWatch(timeout) if timeout is not None and self.is_async else None
-        self.sync_timeout = timeout if not self.is_async and self.is_stream else None
-        self.in_flight = InFlight()
+        self.ledger = server._ledger
         self.active = 0
         self.stopping = False
         self.deadline = math.inf
         self.finished = trio.Event()
         self.result = DrainResult(0, 0)
-        self._counts_at_stop = DrainResult(0, 0)
+        self._counts_at_stop = RequestCounts(0, 0, 0, 0, 0, 0)
         self._drained = trio.Event()
         self._wait_scope: trio.CancelScope | None = None
         self._drain_scope: trio.CancelScope | None = None
@@ -237,54 +243,47 @@ class Run(Generic[RequestT, AddressT]):
 
     def _ticket_for(self, request: RequestT) -> Ticket:
         self.active += 1
-        cut = None
-        if not self.is_async and self.is_stream:
-            # A sync handler blocked in recv() is unblocked by shutting its socket down.
-            cut = functools.partial(cut_connection, request)  # type: ignore[arg-type]  # a stream request is a socket
-        return self.in_flight.add(cut)
+        # A sync handler blocked in recv() is unblocked by shutting its socket
+        # down; async ones are cancelled (`cut`), with no socket to shut.
+        return self.ledger.begin(None if self.is_async else request)
 
     async def _serve(self, request: RequestT, client_address: AddressT, ticket: Ticket) -> None:
         try:
             if not self.is_async:
                 await self._serve_in_thread(request, client_address, ticket)
             elif self.idle is None:
-                await serve_request_async(self.server, request, client_address)
+                await serve_request_async(self.server, request, client_address, ticket)
             else:
-                await self._serve_watched(request, client_address, self.idle)
+                await self._serve_watched(request, client_address, ticket, self.idle)
         finally:
-            self._ended(ticket)
+            self._ended()
 
     async def _serve_watched(
-        self, request: RequestT, client_address: AddressT, idle: IdleWatch
+        self, request: RequestT, client_address: AddressT, ticket: Ticket, idle: IdleWatch
     ) -> None:
         with trio.CancelScope() as scope:
             connection = idle.watch(scope, client_address)
             on_stream_made(connection.attach)
             try:
-                await serve_request_async(self.server, request, client_address)
+                await serve_request_async(self.server, request, client_address, ticket)
             finally:
                 idle.forget(connection)
 
     async def _serve_in_thread(
         self, request: RequestT, client_address: AddressT, ticket: Ticket
     ) -> None:
-        if self.sync_timeout is not None:
-            request.settimeout(self.sync_timeout)  # type: ignore[attr-defined]  # a stream request is a socket
         if self._reply_socket is not None:
             request = (request[0], self._reply_socket)  # type: ignore[index, assignment]  # a datagram request
         await trio.to_thread.run_sync(
-            self._in_worker, request, client_address, ticket, limiter=self.threads
+            functools.partial(serve_request, verify=True),
+            self.server,
+            request,
+            client_address,
+            ticket,
+            limiter=self.threads,
         )
 
-    def _in_worker(self, request: RequestT, client_address: AddressT, ticket: Ticket) -> None:
-        _worker.server = self.server
-        try:
-            serve_request(self.server, request, client_address, ticket, verify=True)
-        finally:
-            _worker.server = None
-
-    def _ended(self, ticket: Ticket) -> None:
-        self.in_flight.remove(ticket)
+    def _ended(self) -> None:
         self.active -= 1
         if self._request_ended is not None:
             self._request_ended.set()
@@ -301,7 +300,7 @@ class Run(Generic[RequestT, AddressT]):
         deadline = trio.current_time() + grace
         if not self.stopping:
             self.stopping = True
-            self._counts_at_stop = self.in_flight.counts()
+            self._counts_at_stop = self.ledger.counts()
             if self._wait_scope is not None:
                 self._wait_scope.cancel()
             if not self.active:
@@ -320,13 +319,12 @@ class Run(Generic[RequestT, AddressT]):
             await self._drained.wait()
         self._drain_scope = None
         self.cut()
-        now, then = self.in_flight.counts(), self._counts_at_stop
-        self.result = DrainResult(now.completed - then.completed, now.cut - then.cut)
+        self.result = DrainResult.between(self._counts_at_stop, self.ledger.counts())
         return self.result
 
     def cut(self) -> None:
         """Cut every request in flight: cancel the tasks, shut the sync handlers' sockets."""
-        self.in_flight.cut_all()
+        self.ledger.cut_all()
         if self.active:
             self.nursery.cancel_scope.cancel()
 
