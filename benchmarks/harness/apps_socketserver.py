@@ -1,26 +1,21 @@
-"""The stdlib's ``socketserver`` and sockserve's drop-in, serving the same handlers.
+"""The stdlib's ``socketserver`` and sockserve's servers, serving the same handlers.
 
 Each handler is written once, as a function of the handler's files, and bound
 to each implementation's base class: the only difference between the two
 sides is the module the classes come from, as for an application that
-switches.
+switches. A server process imports only its own implementation
+(`harness.apps_stdlib`, `harness.apps_sockserve`, `harness.apps_sockserve_trio`):
+what a process has loaded is what each forked child copies.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import socket
-import socketserver as stdlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import IO, Any, Protocol, TypeAlias
-
-from sockserve import servers
-from sockserve import socketserver as ours
-from sockserve.trio_backend import (
-    AsyncDatagramRequestHandler,
-    AsyncStreamRequestHandler,
-    TrioMixIn,
-)
 
 #: Forking servers may run a child per connection of the 256-connection rows
 #: (the default cap of 40 would leave most of them waiting out the run).
@@ -60,203 +55,98 @@ def echo_one_line(rfile: BinaryFile, wfile: BinaryFile) -> None:
     wfile.write(rfile.readline())
 
 
+#: Iterations of `burn`: about 1 ms of pure-Python work on this machine.
+BURN_ROUNDS = 15000
+
+
+def burn() -> int:
+    """Pure-Python work that holds the GIL: the same for every implementation."""
+    total = 0
+    for i in range(BURN_ROUNDS):
+        total += i * i
+    return total
+
+
+def echo_lines_after_work(rfile: BinaryFile, wfile: BinaryFile) -> None:
+    """Echo lines, each after `burn`: the CPU-bound handler."""
+    for line in rfile:
+        burn()
+        wfile.write(line)
+
+
 def echo_datagram(rfile: BinaryFile, wfile: BinaryFile) -> None:
     """Echo one datagram."""
     wfile.write(rfile.read())
 
 
-class StdlibEcho(stdlib.StreamRequestHandler):
-    """Persistent-connection echo on the stdlib."""
+def handlers_of(module: ModuleType) -> dict[str, type]:
+    """The benchmark's handlers (app -> class), on ``module``'s handler classes."""
 
-    def handle(self) -> None:  # noqa: D102
-        echo_lines(self.rfile, self.wfile)
+    class Echo(module.StreamRequestHandler):  # type: ignore[name-defined, misc]
+        """Persistent-connection echo."""
 
+        def handle(self) -> None:
+            echo_lines(self.rfile, self.wfile)
 
-class StdlibOnce(stdlib.StreamRequestHandler):
-    """One-line echo on the stdlib."""
+    class Once(module.StreamRequestHandler):  # type: ignore[name-defined, misc]
+        """One-line echo."""
 
-    def handle(self) -> None:  # noqa: D102
-        echo_one_line(self.rfile, self.wfile)
+        def handle(self) -> None:
+            echo_one_line(self.rfile, self.wfile)
 
+    class CPU(module.StreamRequestHandler):  # type: ignore[name-defined, misc]
+        """The CPU-bound echo."""
 
-class StdlibDatagram(stdlib.DatagramRequestHandler):
-    """Datagram echo on the stdlib."""
+        def handle(self) -> None:
+            echo_lines_after_work(self.rfile, self.wfile)
 
-    def handle(self) -> None:  # noqa: D102
-        echo_datagram(self.rfile, self.wfile)
+    class Datagram(module.DatagramRequestHandler):  # type: ignore[name-defined, misc]
+        """Datagram echo."""
 
+        def handle(self) -> None:
+            echo_datagram(self.rfile, self.wfile)
 
-class OursEcho(ours.StreamRequestHandler):
-    """Persistent-connection echo on sockserve."""
+    return {"echo": Echo, "once": Once, "udp": Datagram, "cpu": CPU}
 
-    def handle(self) -> None:  # noqa: D102
-        echo_lines(self.rfile, self.wfile)
 
+def with_room(server_class: type, attribute: str) -> type:
+    """``server_class`` with `MAX_CHILDREN` as its ``attribute`` (``max_children``, ...)."""
+    return type(server_class.__name__, (server_class,), {attribute: MAX_CHILDREN})
 
-class OursOnce(ours.StreamRequestHandler):
-    """One-line echo on sockserve."""
 
-    def handle(self) -> None:  # noqa: D102
-        echo_one_line(self.rfile, self.wfile)
+def socketserver_servers(module: ModuleType) -> dict[tuple[str, str], ServerFactory]:
+    """(model, transport) -> server class, for the models both implementations share."""
+    # 3.11 has no ForkingUnixStreamServer: made of the module's parts.
+    forking_unix = type(
+        "ForkingUnixStreamServer", (module.ForkingMixIn, module.UnixStreamServer), {}
+    )
+    return {
+        ("sync", "tcp"): module.TCPServer,
+        ("threading", "tcp"): module.ThreadingTCPServer,
+        ("forking", "tcp"): with_room(module.ForkingTCPServer, "max_children"),
+        ("sync", "udp"): module.UDPServer,
+        ("threading", "udp"): module.ThreadingUDPServer,
+        ("forking", "udp"): with_room(module.ForkingUDPServer, "max_children"),
+        ("sync", "unix"): module.UnixStreamServer,
+        ("threading", "unix"): module.ThreadingUnixStreamServer,
+        ("forking", "unix"): with_room(forking_unix, "max_children"),
+    }
 
 
-class OursDatagram(ours.DatagramRequestHandler):
-    """Datagram echo on sockserve."""
-
-    def handle(self) -> None:  # noqa: D102
-        echo_datagram(self.rfile, self.wfile)
-
-
-class StdlibForkingTCP(stdlib.ForkingTCPServer):
-    """The stdlib's ``ForkingTCPServer`` with room for every connection."""
-
-    max_children = MAX_CHILDREN
-
-
-class StdlibForkingUDP(stdlib.ForkingUDPServer):
-    """The stdlib's ``ForkingUDPServer`` with room for every client."""
-
-    max_children = MAX_CHILDREN
-
-
-class StdlibForkingUnix(stdlib.ForkingMixIn, stdlib.UnixStreamServer):
-    """A forking Unix-stream server from the stdlib's parts (3.11 has none)."""
-
-    max_children = MAX_CHILDREN
-
-
-class OursForkingTCP(ours.ForkingTCPServer):
-    """sockserve's ``ForkingTCPServer`` with room for every connection."""
-
-    max_children = MAX_CHILDREN
-
-
-class OursForkingUDP(ours.ForkingUDPServer):
-    """sockserve's ``ForkingUDPServer`` with room for every client."""
-
-    max_children = MAX_CHILDREN
-
-
-class OursForkingUnix(ours.ForkingMixIn, ours.UnixStreamServer):
-    """A forking Unix-stream server from sockserve's parts."""
-
-    max_children = MAX_CHILDREN
-
-
-class AsyncEcho(AsyncStreamRequestHandler):
-    """Persistent-connection echo on sockserve's trio backend, as a line protocol is written."""
-
-    async def handle(self) -> None:  # noqa: D102
-        while line := await self.receive_line():
-            await self.send(line)
-
-
-class AsyncOnce(AsyncStreamRequestHandler):
-    """One-line echo on sockserve's trio backend."""
-
-    async def handle(self) -> None:  # noqa: D102
-        await self.send(await self.receive_line())
-
-
-class AsyncDatagram(AsyncDatagramRequestHandler):
-    """Datagram echo on sockserve's trio backend."""
-
-    async def handle(self) -> None:  # noqa: D102
-        await self.reply(self.packet)
-
-
-class PoolTCP(servers.ThreadPoolTCPServer):
-    """sockserve's pooled TCP server, with a thread for each connection of the 256 rows."""
-
-    pool_size = MAX_CHILDREN
-
-
-class PoolUDP(servers.ThreadPoolUDPServer):
-    """sockserve's pooled UDP server, with its default pool."""
-
-
-class PoolUnix(servers.ThreadPoolUnixStreamServer):
-    """sockserve's pooled Unix-stream server."""
-
-    pool_size = MAX_CHILDREN
-
-
-class TrioTCP(TrioMixIn, ours.TCPServer):
-    """sockserve's ``TCPServer`` served by trio."""
-
-
-class TrioUDP(TrioMixIn, ours.UDPServer):
-    """sockserve's ``UDPServer`` served by trio."""
-
-
-class TrioUnix(TrioMixIn, ours.UnixStreamServer):
-    """sockserve's ``UnixStreamServer`` served by trio."""
-
-
-class TrioSyncTCP(TrioTCP):
-    """Sync handlers on trio, with a worker thread for each connection of the 256 rows."""
-
-    max_threads = MAX_CHILDREN
-
-
-class TrioSyncUDP(TrioUDP):
-    """Sync datagram handlers on trio (one datagram at a time, as ``UDPServer``)."""
-
-
-class TrioSyncUnix(TrioUnix):
-    """Sync handlers on trio over a Unix stream socket."""
-
-    max_threads = MAX_CHILDREN
-
-
-#: (model, transport) -> server class, per implementation.
-SERVERS: dict[str, dict[tuple[str, str], ServerFactory]] = {
-    "stdlib": {
-        ("sync", "tcp"): stdlib.TCPServer,
-        ("threading", "tcp"): stdlib.ThreadingTCPServer,
-        ("forking", "tcp"): StdlibForkingTCP,
-        ("sync", "udp"): stdlib.UDPServer,
-        ("threading", "udp"): stdlib.ThreadingUDPServer,
-        ("forking", "udp"): StdlibForkingUDP,
-        ("sync", "unix"): stdlib.UnixStreamServer,
-        ("threading", "unix"): stdlib.ThreadingUnixStreamServer,
-        ("forking", "unix"): StdlibForkingUnix,
-    },
-    "sockserve": {
-        ("sync", "tcp"): ours.TCPServer,
-        ("threading", "tcp"): ours.ThreadingTCPServer,
-        ("forking", "tcp"): OursForkingTCP,
-        ("sync", "udp"): ours.UDPServer,
-        ("threading", "udp"): ours.ThreadingUDPServer,
-        ("forking", "udp"): OursForkingUDP,
-        ("sync", "unix"): ours.UnixStreamServer,
-        ("threading", "unix"): ours.ThreadingUnixStreamServer,
-        ("forking", "unix"): OursForkingUnix,
-        ("pool", "tcp"): PoolTCP,
-        ("pool", "udp"): PoolUDP,
-        ("pool", "unix"): PoolUnix,
-        ("trio", "tcp"): TrioTCP,
-        ("trio", "udp"): TrioUDP,
-        ("trio", "unix"): TrioUnix,
-        ("trio-sync", "tcp"): TrioSyncTCP,
-        ("trio-sync", "udp"): TrioSyncUDP,
-        ("trio-sync", "unix"): TrioSyncUnix,
-    },
-}
-
-#: app -> handler class, per implementation (sockserve's trio model: its async handlers).
-HANDLERS: dict[str, dict[str, type]] = {
-    "stdlib": {"echo": StdlibEcho, "once": StdlibOnce, "udp": StdlibDatagram},
-    "sockserve": {"echo": OursEcho, "once": OursOnce, "udp": OursDatagram},
-    "sockserve-trio": {"echo": AsyncEcho, "once": AsyncOnce, "udp": AsyncDatagram},
-}
+#: Which module serves an (implementation, model): each has SERVERS and handler().
+_APPS = {"stdlib": "harness.apps_stdlib", "sockserve": "harness.apps_sockserve"}
+_TRIO_MODELS = ("trio", "trio-sync")
 
 
 def build(impl: str, model: str, app: str, transport: str, address: object) -> Servable:
     """Bind the ``impl`` server of ``model`` for ``app`` at ``address``.
 
+    Imports that implementation only.
+
     Raises:
         KeyError: That implementation has no such server or handler.
     """
-    handlers = HANDLERS["sockserve-trio" if (impl, model) == ("sockserve", "trio") else impl]
-    return SERVERS[impl][model, transport](address, handlers[app])
+    name = "harness.apps_sockserve_trio" if model in _TRIO_MODELS else _APPS[impl]
+    apps = importlib.import_module(name)
+    factory: ServerFactory = apps.SERVERS[model, transport]
+    return factory(address, apps.handler(model, app))

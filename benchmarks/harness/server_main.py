@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 from harness.targets import announce, of_socket, parse, raise_fd_limit
 
+#: Worker processes of the prefork variant: one per core of this 2-core machine.
+PREFORK_WORKERS = 2
+
 
 def serve_socketserver(impl: str, model: str, app: str, bind: str) -> None:
     """Serve with the stdlib's ``socketserver`` or sockserve's drop-in."""
@@ -24,7 +27,13 @@ def serve_socketserver(impl: str, model: str, app: str, bind: str) -> None:
 
         server = apps_socketserver.build(impl, model, app, transport, address)
     announce(of_socket(transport, server.socket))
-    server.serve_forever()
+    if model == "prefork":
+        from sockserve.mixins import Prefork
+
+        # A short drain: the harness stops servers with SIGTERM and kills them 5 s on.
+        Prefork(server, workers=PREFORK_WORKERS, drain_timeout=1.0).serve_forever()  # type: ignore[arg-type]  # a sockserve server
+    else:
+        server.serve_forever()
 
 
 def main(argv: Sequence[str]) -> None:

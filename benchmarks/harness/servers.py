@@ -57,6 +57,11 @@ def python_env() -> dict[str, str]:
     return env
 
 
+def every_cpu() -> set[int]:
+    """Every CPU of the machine (the harness itself runs pinned to fewer)."""
+    return set(range(os.cpu_count() or 1))
+
+
 def pinner(cpus: set[int] | None) -> Callable[[], None] | None:
     """A ``preexec_fn`` that pins the child to ``cpus`` (the harness is single-threaded)."""
     if cpus is None:
@@ -112,7 +117,7 @@ def start(
             stdout=subprocess.PIPE,
             stderr=log_file,
             env=python_env(),
-            preexec_fn=pinner(cpus),
+            preexec_fn=pinner(every_cpu() if variant.every_core and cpus else cpus),
         )
     assert proc.stdout is not None
     server = Server(variant, proc, _first_line(proc.stdout, proc, log), log)

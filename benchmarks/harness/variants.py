@@ -14,7 +14,9 @@ from harness.workloads import Workload
 Impl = Literal["stdlib", "sockserve", "trio", "asyncio", "uvloop", "native"]
 #: ``trio``: sockserve's trio backend with async handlers; ``trio-sync``: with the
 #: classic sync handlers in trio worker threads.
-Model = Literal["sync", "threading", "pool", "forking", "trio", "trio-sync", "async", "epoll"]
+Model = Literal[
+    "sync", "threading", "pool", "forking", "prefork", "trio", "trio-sync", "async", "epoll"
+]
 
 
 @dataclass(frozen=True)
@@ -27,16 +29,24 @@ class Variant:
             calibration server.
         model: How it serves requests concurrently.
         baseline: The variant whose throughput the ratio column divides by, if any.
+        every_core: Runs on every CPU instead of the servers' one (prefork's
+            workers do; a single process could not use a second core anyway).
     """
 
     name: str
     impl: Impl
     model: Model
     baseline: str | None
+    every_core: bool = False
 
     def why_not(self, workload: Workload) -> str | None:
         """Why this variant cannot run ``workload``, or ``None`` if it can."""
         socketserver_family = self.impl in ("stdlib", "sockserve")
+        cpu_bound = workload.app == "cpu"
+        if self.model == "prefork" and not cpu_bound:
+            return "runs on every core: compared on the CPU-bound row"
+        if cpu_bound and self.model not in ("threading", "pool", "prefork"):
+            return "the CPU-bound row compares worker processes with threads"
         if workload.client == "shutdown":
             if not socketserver_family:
                 return "shutdown() is socketserver's API"
@@ -71,6 +81,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("stdlib-threading", "stdlib", "threading", None),
     Variant("sockserve-threading", "sockserve", "threading", "stdlib-threading"),
     Variant("sockserve-pool", "sockserve", "pool", "stdlib-threading"),
+    Variant("sockserve-prefork", "sockserve", "prefork", "stdlib-threading", every_core=True),
     Variant("stdlib-forking", "stdlib", "forking", None),
     Variant("sockserve-forking", "sockserve", "forking", "stdlib-forking"),
     Variant("sockserve-trio", "sockserve", "trio", "trio"),

@@ -10,7 +10,7 @@ from harness.targets import Transport
 #: How the client drives the server: ``sockbench`` modes, ``wrk`` for HTTP, or the shutdown probe.
 ClientKind = Literal["echo", "close", "udp", "http", "shutdown"]
 #: What the server does per request; every server variant implements each one it serves.
-App = Literal["echo", "once", "udp", "http", "shutdown"]
+App = Literal["echo", "once", "udp", "http", "shutdown", "cpu"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,14 @@ WORKLOADS: tuple[Workload, ...] = (
         "http.server GET, 13-byte body, HTTP/1.1 keep-alive, 16 connections (wrk)",
         "http",
         "http",
+        "tcp",
+        16,
+    ),
+    Workload(
+        "cpu-16",
+        "TCP echo with about 1 ms of pure-Python work per line, 16 persistent connections",
+        "echo",
+        "cpu",
         "tcp",
         16,
     ),

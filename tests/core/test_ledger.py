@@ -34,9 +34,9 @@ def test_each_outcome_is_counted_once() -> None:
 def test_cut_all_cuts_each_open_request_once_and_counts_it_as_cut() -> None:
     ledger = RequestLedger()
     calls: list[str] = []
-    first = ledger.begin(cut=lambda: calls.append("first"))
+    first = ledger.begin("first", cut=lambda request: calls.append(str(request)))
     second = ledger.begin()  # the model cuts this one itself
-    done = ledger.begin(cut=lambda: calls.append("done"))
+    done = ledger.begin("done", cut=lambda request: calls.append(str(request)))
     done.end(Outcome.COMPLETED)
     assert ledger.cut_all() == 2
     assert ledger.cut_all() == 0  # nobody is cut twice

@@ -41,6 +41,7 @@ from ._types import DatagramRequest as DatagramRequest
 from ._types import RequestT as RequestT
 from ._types import SocketAddress as SocketAddress
 from ._types import StreamRequest as StreamRequest
+from ._wakeup import Waker as Waker
 
 __all__ = [
     "ACCEPT_CAPACITY_ERRNOS",
@@ -67,6 +68,7 @@ __all__ = [
     "StreamRequestHandler",
     "StreamServer",
     "Ticket",
+    "Waker",
     "adopt_ticket",
     "check_idle_timeout",
     "check_limit",

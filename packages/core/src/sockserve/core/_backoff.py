@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import errno
-import logging
 import time
 
 __all__ = ["ACCEPT_CAPACITY_ERRNOS", "AcceptBackoff"]
 
-logger = logging.getLogger("sockserve.core")
 
 #: Errors that mean "out of resources", not "this connection failed": retrying
 #: at once would fail again and spin the CPU. trio and gevent treat the same
@@ -53,7 +51,9 @@ class AcceptBackoff:
             return False
         self._delay = min(self._max_delay, self._delay * 2 or self._first_delay)
         self._resume_at = time.monotonic() + self._delay
-        logger.warning(
+        import logging  # only now: a process that never fails an accept never loads it
+
+        logging.getLogger("sockserve.core").warning(
             "accept() failed: %s; not accepting for %.3f s", exc.strerror or exc, self._delay
         )
         return True

@@ -8,7 +8,6 @@ import socket as _socket
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Generic, Self
 
@@ -85,7 +84,8 @@ class BaseServer(Generic[RequestT, AddressT]):
         self.__is_shut_down = threading.Event()
         self.__shutdown_request = False
         self.__wake: Callable[[], None] | None = None
-        self.__wake_lock = threading.Lock()
+        # Re-entrant: request_drain() from a signal handler may run on the thread holding it.
+        self.__wake_lock = threading.RLock()
         self.__serving_thread: int | None = None
         self.__backoff = AcceptBackoff()
         self.__drain: PendingDrain | None = None
@@ -431,6 +431,8 @@ class BaseServer(Generic[RequestT, AddressT]):
         ``sys.exc_info()`` or a bare ``raise``. The report is the stdlib's,
         line for line.
         """
+        import traceback  # here, as the stdlib does: a forked child copies every module loaded
+
         print("-" * 40, file=sys.stderr)
         print(
             "Exception occurred during processing of request from", client_address, file=sys.stderr

@@ -7,11 +7,9 @@ import io
 import socket as _socket
 from typing import ClassVar, Generic, cast
 
-from typing_extensions import TypeVar
-
 from ._protocols import ServerLifecycleProtocol
 from ._socket_writer import SocketWriter
-from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
+from ._types import AddressT, DatagramRequest, RequestT, StreamRequest, TypeVar
 
 __all__ = [
     "BaseRequestHandler",

@@ -12,7 +12,7 @@ import enum
 import socket as _socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "DrainResult",
@@ -35,9 +35,8 @@ class Outcome(enum.IntEnum):
     REFUSED = 2
 
 
-@dataclass(frozen=True)
-class RequestCounts:
-    """A snapshot of a server's requests since it was made.
+class RequestCounts(NamedTuple):
+    """A snapshot of a server's requests since it was made (a named tuple).
 
     Always ``accepted == active + completed + failed + refused + cut``.
 
@@ -59,7 +58,7 @@ class RequestCounts:
     refused: int
     cut: int
 
-    def __add__(self, other: RequestCounts) -> RequestCounts:
+    def __add__(self, other: RequestCounts) -> RequestCounts:  # type: ignore[override]  # sums, not concatenates
         return RequestCounts(
             self.accepted + other.accepted,
             self.active + other.active,
@@ -70,9 +69,8 @@ class RequestCounts:
         )
 
 
-@dataclass(frozen=True)
-class DrainResult:
-    """What a graceful drain did with the requests in flight when it began.
+class DrainResult(NamedTuple):
+    """What a graceful drain did with the requests in flight when it began (a named tuple).
 
     Attributes:
         completed: Requests that ended by themselves before the deadline
@@ -118,7 +116,7 @@ class Ticket:
     __slots__ = ("_cut", "_ended", "_ledger", "_request", "was_cut")
 
     def __init__(
-        self, ledger: RequestLedger, request: object, cut: Callable[[], None] | None
+        self, ledger: RequestLedger, request: object, cut: Callable[[object], None] | None
     ) -> None:
         self._ledger = ledger
         self._request = request
@@ -153,9 +151,9 @@ class Ticket:
             ledger.on_room()
 
     def cut(self) -> None:
-        """Unblock the request: its own ``cut``, else shut its connection down."""
+        """Unblock the request: its own ``cut(request)``, else shut its connection down."""
         if self._cut is not None:
-            self._cut()
+            self._cut(self._request)
         elif isinstance(self._request, _socket.socket):
             cut_connection(self._request)
 
@@ -174,8 +172,9 @@ class RequestLedger:
     """
 
     def __init__(self, limit: int | None = None) -> None:
-        # A plain lock on the per-request path; the condition only for waiters.
-        self._lock = threading.Lock()
+        # Re-entrant: a drain asked for from a signal handler reads the counters, on
+        # the thread that may be ending a ticket. The condition is for waiters only.
+        self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._idle_waiters = 0
         self._open: set[Ticket] = set()
@@ -190,13 +189,14 @@ class RequestLedger:
         #: Requests the serving loop refused before any ticket began.
         self.refused_unhandled = 0
 
-    def begin(self, request: object = None, cut: Callable[[], None] | None = None) -> Ticket:
+    def begin(self, request: object = None, cut: Callable[[object], None] | None = None) -> Ticket:
         """Open a ticket for a request about to be handled.
 
         Args:
             request: The request; a drain shuts it down if it is a socket.
-            cut: How to unblock the request instead (must not block); with
-                neither, the model cuts it itself (a trio task is cancelled).
+            cut: How to unblock the request instead, called with ``request``
+                (must not block); with neither, the model cuts it itself (a
+                trio task is cancelled).
         """
         ticket = Ticket(self, request, cut)
         self._open.add(ticket)

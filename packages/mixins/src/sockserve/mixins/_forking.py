@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import signal
 
@@ -12,6 +11,9 @@ from sockserve.core import AddressT, BaseServer, Outcome, RequestT, Ticket, serv
 from ._child_exit import reap, wait_for_any_exit
 
 __all__ = ["ForkingMixIn"]
+
+# Bound once: an enum member's lookup costs, and this is on every child's path.
+_COMPLETED, _FAILED = Outcome.COMPLETED, Outcome.FAILED
 
 
 class ForkingMixIn(BaseServer[RequestT, AddressT]):
@@ -45,18 +47,17 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         enforced in `process_request`, before forking, so that the serving loop
         is never stuck here (where `shutdown` could not reach it).
         """
-        if self.active_children is None:
+        children = self.active_children
+        if not children:
             return
-        for pid in self.active_children.copy():
+        tickets = self._child_tickets or {}
+        for pid in children.copy():
             code = reap(pid, block=blocking)
             if code is not None:
-                self.active_children.discard(pid)
-                self.__child_ended(pid, code)
-
-    def __child_ended(self, pid: int, code: int) -> None:
-        ticket = self._child_tickets.pop(pid, None) if self._child_tickets else None
-        if ticket is not None:
-            ticket.end(Outcome.COMPLETED if code == 0 else Outcome.FAILED)
+                children.discard(pid)
+                ticket = tickets.pop(pid, None)
+                if ticket is not None:
+                    ticket.end(_COMPLETED if code == 0 else _FAILED)
 
     def __make_room(self) -> None:
         """Block until fewer than `max_children` children are alive.
@@ -88,7 +89,10 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         status 0 after `finish_request`, or 1 after an exception (an
         `Exception` is first reported through `handle_error`).
         """
-        self.__make_room()
+        children, limit = self.active_children, self.max_children
+        # The slow path checks max_children and waits; the fast path is two tests.
+        if type(limit) is not int or limit < 1 or (children and len(children) >= limit):
+            self.__make_room()
         pid = os.fork()
         if pid:
             if self.active_children is None:
@@ -97,8 +101,7 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
             if self._child_tickets is None:
                 self._child_tickets = {}
             # A drain's deadline ends a child by killing it: that closes its connection.
-            cut = functools.partial(_kill, pid)
-            self._child_tickets[pid] = self._ledger.begin(cut=cut)
+            self._child_tickets[pid] = self._ledger.begin(pid, _kill)
             self.close_request(request)
             return
         self.__serve_in_child(request, client_address)
@@ -125,7 +128,8 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
             self.collect_children()
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: object) -> None:
     """End a child at a drain's deadline; it may have exited already (not yet reaped)."""
+    assert isinstance(pid, int)
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)

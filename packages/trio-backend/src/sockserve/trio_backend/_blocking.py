@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVarTuple
+from typing import TypeVar, TypeVarTuple
 
 import trio
-from typing_extensions import TypeVar
 
 __all__ = ["run_blocking"]
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 import socket as _socket
-from typing import ClassVar, Generic
+from typing import TYPE_CHECKING, ClassVar, Generic
 
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, wait_writable
-from typing_extensions import Buffer
 
 from sockserve.core import (
     AddressT,
@@ -19,6 +18,9 @@ from sockserve.core import (
 )
 
 from ._stream import DEFAULT_MAX_SIZE, BufferedSocketStream
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = [
     "AsyncBaseRequestHandler",

@@ -31,7 +31,8 @@ __all__ = ["TrioMixIn"]
 logger = logging.getLogger("sockserve.trio_backend")
 
 # Guards every server's pending drain grace; taken only to request or begin a drain.
-_grace_lock = threading.Lock()
+# Re-entrant: a signal handler asking for a drain may run on the thread holding it.
+_grace_lock = threading.RLock()
 
 
 class TrioMixIn(BaseServer[RequestT, AddressT]):

@@ -12,6 +12,7 @@ import errno
 import socket as _socket
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 import trio
 from trio.lowlevel import (
@@ -22,7 +23,9 @@ from trio.lowlevel import (
     wait_readable,
     wait_writable,
 )
-from typing_extensions import Buffer
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = [
     "DEFAULT_MAX_SIZE",

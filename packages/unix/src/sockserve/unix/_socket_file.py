@@ -12,7 +12,7 @@ import errno
 import os
 import socket as _socket
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["SocketFile", "remove_stale_socket_file"]
 
@@ -22,8 +22,7 @@ __all__ = ["SocketFile", "remove_stale_socket_file"]
 _LIVE_ERRNOS = frozenset({0, errno.EPROTOTYPE, errno.EAGAIN, errno.EWOULDBLOCK})
 
 
-@dataclass(frozen=True)
-class SocketFile:
+class SocketFile(NamedTuple):
     """The identity of a socket file a server created, to remove it safely.
 
     Attributes:
