@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import signal
@@ -480,3 +481,71 @@ def test_a_signal_drains_a_trio_server_gracefully(signum: int) -> None:
         assert process.wait(WAIT) == 0
         assert process.stdout is not None
         assert "accepted=3, active=0, completed=3" in process.stdout.read()
+
+
+def test_an_idle_timeout_does_not_keep_serving_alive_after_a_drain(serve: Serve) -> None:
+    server = IdleAfter10s(("127.0.0.1", 0), AsyncLineEcho)
+    thread = serve(server)
+    assert exchange(server, b"hi\n") == b"hi\n"
+    assert server.drain(1).cut == 0  # the request above may end during the drain, or before
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+def test_an_idle_timeout_does_not_keep_handle_request_waiting() -> None:
+    class Quick(IdleAfter10s):
+        timeout = 0.05
+
+    with Quick(("127.0.0.1", 0), AsyncLineEcho) as server:
+        started = time.monotonic()
+        server.handle_request()  # times out: no client
+        assert time.monotonic() - started < WAIT / 2
+
+
+async def test_a_long_send_to_a_slow_reader_is_not_idle() -> None:
+    payload = b"x" * (2 * 1024 * 1024)  # one send_all(), lasting several idle timeouts
+    small_buffer = 64 * 1024
+
+    class IdleAfterAFifth(TrioTCP):
+        idle_timeout = 0.2
+
+    class Big(AsyncStreamRequestHandler):
+        async def handle(self) -> None:
+            await self.receive_line()
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, small_buffer)
+            await self.send(payload)
+
+    with IdleAfterAFifth(("127.0.0.1", 0), Big) as server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            slow = trio.socket.socket()
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, small_buffer)
+            with slow:
+                await slow.connect(address)
+                await slow.send(b"go\n")
+                received = 0
+                started = trio.current_time()
+                with trio.fail_after(WAIT * 4):
+                    while received < len(payload):  # 32 KiB each 20 ms: about 1.3 s in all
+                        await trio.sleep(0.02)
+                        chunk = await slow.recv(32 * 1024)
+                        assert chunk, "the server cut a connection that was still sending"
+                        received += len(chunk)
+                assert trio.current_time() - started > 3 * IdleAfterAFifth.idle_timeout
+            nursery.cancel_scope.cancel()
+
+
+async def test_cancelling_before_sync_handlers_start_leaks_no_connection() -> None:
+    for _ in range(20):
+        with TrioTCP(("127.0.0.1", 0), SyncLineEcho) as server:
+            clients = [socket.create_connection(server.server_address) for _ in range(10)]
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(server.serve)
+                    await trio.sleep(0)
+                    scope.cancel()
+            assert server.request_counts().active == 0
+            for client in clients:
+                client.settimeout(WAIT)
+                with client, contextlib.suppress(ConnectionResetError):
+                    assert client.recv(16) == b""  # closed, not left hanging

@@ -6,6 +6,7 @@ import functools
 import socket as _socket
 from typing import TYPE_CHECKING, ClassVar, Generic
 
+import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, wait_writable
 
 from sockserve.core import (
@@ -133,10 +134,25 @@ class AsyncDatagramRequestHandler(AsyncBaseRequestHandler[DatagramRequest, Serve
             try:
                 self.socket.sendto(data, self.client_address)  # type: ignore[call-overload]  # AddressT is a socket address
             except BlockingIOError:
-                await wait_writable(self.socket)
+                await _wait_to_send(self.socket)
                 continue
             break
         await cancel_shielded_checkpoint()
+
+
+#: How long a reply waits, on a full buffer, when another handler already waits on the socket.
+_BUSY_RETRY = 0.001
+
+
+async def _wait_to_send(sock: _socket.socket) -> None:
+    """Wait until ``sock`` may take a datagram; handlers handled at once share the socket.
+
+    trio lets one task at a time wait on a descriptor: the others retry shortly.
+    """
+    try:
+        await wait_writable(sock)
+    except trio.BusyResourceError:
+        await trio.sleep(_BUSY_RETRY)
 
 
 def is_async_handler(handler_class: object) -> bool:

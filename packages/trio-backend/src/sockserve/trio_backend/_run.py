@@ -11,7 +11,6 @@ for sync ones, as in every other sockserve concurrency model.
 from __future__ import annotations
 
 import contextvars
-import functools
 import math
 import os
 import socket as _socket
@@ -46,6 +45,9 @@ __all__ = [
     "run_of_current_task",
     "serve_request_async",
 ]
+
+# Bound once: an enum member's lookup costs, and this is on every request's path.
+_COMPLETED, _FAILED, _REFUSED = Outcome.COMPLETED, Outcome.FAILED, Outcome.REFUSED
 
 #: Requests taken per receive-loop step before it lets other tasks run: a
 #: flood of connections must not keep the handlers of the last ones waiting.
@@ -91,17 +93,17 @@ async def serve_request_async(
     idle timeout's counts as completed; a drain's, as cut). The ticket ends
     with the outcome.
     """
-    outcome = Outcome.FAILED
+    outcome = _FAILED
     try:
         if server.verify_request(request, client_address):
             await server.finish_request_async(request, client_address)
-            outcome = Outcome.COMPLETED
+            outcome = _COMPLETED
         else:
-            outcome = Outcome.REFUSED
+            outcome = _REFUSED
     except Exception:
         server.handle_error(request, client_address)
     except trio.Cancelled:
-        outcome = Outcome.COMPLETED
+        outcome = _COMPLETED
         raise
     finally:
         try:
@@ -274,14 +276,21 @@ class Run(Generic[RequestT, AddressT]):
     ) -> None:
         if self._reply_socket is not None:
             request = (request[0], self._reply_socket)  # type: ignore[index, assignment]  # a datagram request
-        await trio.to_thread.run_sync(
-            functools.partial(serve_request, verify=True),
-            self.server,
-            request,
-            client_address,
-            ticket,
-            limiter=self.threads,
-        )
+        started: list[bool] = []
+        try:
+            await trio.to_thread.run_sync(
+                _in_worker,
+                self.server,
+                request,
+                client_address,
+                ticket,
+                started,
+                limiter=self.threads,
+            )
+        finally:
+            if not started:  # cancelled before the thread began: the request is ours to end
+                self.server.shutdown_request(request)
+                ticket.end(_FAILED)
 
     def _ended(self) -> None:
         self.active -= 1
@@ -323,15 +332,29 @@ class Run(Generic[RequestT, AddressT]):
         return self.result
 
     def cut(self) -> None:
-        """Cut every request in flight: cancel the tasks, shut the sync handlers' sockets."""
+        """Cut every request in flight, and end the run's own tasks (the idle watch).
+
+        Cancels the tasks and shuts the sync handlers' sockets.
+        """
         self.ledger.cut_all()
-        if self.active:
-            self.nursery.cancel_scope.cancel()
+        self.nursery.cancel_scope.cancel()
 
     def close(self) -> None:
         """Release what the run holds of its own (the sync reply socket)."""
         if self._reply_socket is not None:
             self._reply_socket.close()
+
+
+def _in_worker(
+    server: TrioMixIn[RequestT, AddressT],
+    request: RequestT,
+    client_address: AddressT,
+    ticket: Ticket,
+    started: list[bool],
+) -> None:
+    """In a trio worker thread: the core's steps, verify_request first."""
+    started.append(True)
+    serve_request(server, request, client_address, ticket, verify=True)
 
 
 def _twin(sock: _socket.socket) -> _socket.socket:

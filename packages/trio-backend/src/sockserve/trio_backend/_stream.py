@@ -161,9 +161,10 @@ class BufferedSocketStream(trio.abc.HalfCloseableStream):
                 try:
                     sent += self._socket.send(octets[sent:])
                 except BlockingIOError:
-                    pass
+                    continue
                 except OSError as exc:
                     raise _stream_error(exc) from exc
+                self.activity += 1  # a long send to a slow reader is not idle
 
     async def wait_send_all_might_not_block(self) -> None:
         """Wait until the socket's send buffer has room.
