@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import run
 
-from harness import loads, report, servers, variants, workloads, wrk
+from harness import loads, report, servers, targets, variants, workloads, wrk
 from harness.procstat import TreeMonitor, sample_tree
 from harness.runner import Cell
 from harness.samples import Sample
@@ -149,7 +149,13 @@ def test_stop_leaves_no_process_behind(tmp_path: Path, name: str) -> None:
     server = servers.start(by_name(name), workload, tmp_path, None)
     try:
         sample = loads.run(workload, server, 0.3)
-        family = sample_tree(server.proc.pid).pids
+        _transport, address = targets.parse(server.target)
+        assert isinstance(address, tuple)  # tcp-echo-16: a TCP address
+        # A child that outlives the load: the others may be reaped as they exit.
+        with socket.create_connection(address, timeout=5) as held:
+            held.sendall(b"x\n")  # one line echoed: its child serves
+            assert held.recv(1) == b"x"
+            family = sample_tree(server.proc.pid).pids
     finally:
         servers.stop(server)
     assert sample.ops_s > 0

@@ -264,3 +264,54 @@ def test_a_second_signal_cuts_at_once() -> None:
         assert process.stdout is not None
         assert "cut=1" in process.stdout.read()
         stuck.close()
+
+
+class FailsOnceCut(BaseRequestHandler[StreamRequest, LoopbackServer, Address]):
+    """Waits for more; once a drain cuts it, fails as a careless handler would."""
+
+    def handle(self) -> None:
+        self.request.recv(16)
+        if not self.request.recv(16):
+            raise ConnectionError("the connection went away")
+
+
+# Not forking: a drain's deadline kills the child, which has no error left to report.
+@pytest.mark.parametrize("model", [LoopbackServer, ThreadingServer, PoolServer], ids=model_id)
+def test_an_error_a_cut_causes_is_not_reported(
+    model: type[LoopbackServer], build: Build, serve: Serve
+) -> None:
+    class Counting(Quiet, model):  # type: ignore[valid-type, misc]
+        errors = 0
+
+    server = build(Counting, FailsOnceCut)
+    thread = serve(server)
+    with send(server, b"go") as client:
+        in_flight(server, 1)
+        assert server.drain(0.1) == DrainResult(completed=0, cut=1)
+        thread.join(WAIT)
+        assert client.recv(16) == b""
+    assert Counting.errors == 0
+    assert server.request_counts().cut == 1
+
+
+def test_a_drain_waited_for_gets_its_result_when_serving_ends_with_an_exception(
+    build: Build,
+) -> None:
+    drains: list[DrainResult] = []
+
+    class EndsTheServer(BaseRequestHandler[StreamRequest, LoopbackServer, Address]):
+        def handle(self) -> None:
+            self.request.recv(16)
+            waiter = threading.Thread(target=lambda: drains.append(self.server.drain(WAIT)))
+            waiter.start()
+            time.sleep(0.2)  # the drain is asked for while this request runs
+            raise SystemExit("the handler ends the server")
+
+    server = build(LoopbackServer, EndsTheServer)
+    with send(server, b"go"), pytest.raises(SystemExit):
+        server.serve_forever()
+    deadline = time.monotonic() + WAIT
+    while not drains:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert drains == [DrainResult(completed=1, cut=0)]  # not a stale (0, 0)

@@ -179,3 +179,62 @@ def test_datagram_servers_fork_too() -> None:
         client.sendto(b"x", server.server_address)
         server.handle_request()
         assert int(client.recv(32)) != os.getpid()
+
+
+class TwoChildren(ForkingServer):
+    max_children = 2
+
+
+def test_serve_forever_at_max_children_takes_the_next_request_as_a_child_exits(
+    build: Callable[[type[TwoChildren], Callable[..., object]], TwoChildren],
+    serve: Callable[..., threading.Thread],
+) -> None:
+    server = build(TwoChildren, ReportsItsPid)
+    serve(server, poll_interval=60)  # only a child's exit can wake the loop in time
+    started = time.monotonic()
+    for _ in range(6):  # each beyond the second waits for a child to exit
+        with connect(server) as client:
+            assert int(client.recv(32)) != os.getpid()
+    assert time.monotonic() - started < WAIT / 2  # not a poll_interval per request
+
+
+def test_shutdown_returns_at_once_with_max_children_busy(
+    build: Callable[[type[TwoChildren], Callable[..., object]], TwoChildren],
+    serve: Callable[..., threading.Thread],
+) -> None:
+    server = build(TwoChildren, WaitsForGo)
+    thread = serve(server, poll_interval=60)
+    clients = [connect(server) for _ in range(4)]  # two children, two in the backlog
+    try:
+        assert [c.recv(8) for c in clients[:2]] == [b"in", b"in"]
+        started = time.monotonic()
+        server.shutdown()
+        assert time.monotonic() - started < 1.0  # not until the clients hang up
+        thread.join(WAIT)
+        assert not thread.is_alive()
+        for client in clients[:2]:
+            client.sendall(b"go")  # not a hang-up: children forked here hold copies of clients
+    finally:
+        for client in clients:
+            client.close()
+    server.server_close()  # reaps the two children
+    assert not server.active_children
+
+
+def test_max_connections_below_max_children_bounds_the_children(
+    build: Callable[[type[TwoChildren], Callable[..., object]], TwoChildren],
+    serve: Callable[..., threading.Thread],
+) -> None:
+    server = build(TwoChildren, WaitsForGo)
+    server.max_connections = 1
+    serve(server, poll_interval=60)
+    first, second = connect(server), connect(server)
+    with first, second:
+        assert first.recv(8) == b"in"
+        second.settimeout(0.3)
+        with pytest.raises(TimeoutError):  # one child at most: the second waits
+            second.recv(8)
+        first.sendall(b"go")
+        second.settimeout(WAIT)
+        assert second.recv(8) == b"in"  # as soon as the first child exits
+        second.sendall(b"go")

@@ -31,6 +31,10 @@ class Pid(BaseRequestHandler):
         if data.startswith(b"slow"):
             time.sleep(0.3)
         self.request.sendall(str(os.getpid()).encode())
+        if data.startswith(b"wait"):  # until the client hangs up, or a drain cuts
+            self.request.recv(64)
+        elif data.startswith(b"stuck"):  # off the socket: a cut cannot end it
+            time.sleep(60)
 
 class Server({base}):
     allow_reuse_port = {reuse_port}
@@ -261,3 +265,134 @@ def test_the_trio_backend_runs_in_prefork_workers() -> None:
         wait_gone(pids)
     assert "active=0" in report["counts"]
     assert report["exits"] == "[0, 0]"
+
+
+def hold(port: int, word: bytes) -> tuple[socket.socket, int]:
+    """A connection whose request stays in flight; the pid of the worker that holds it."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    client.sendall(word)
+    return client, int(client.recv(64))
+
+
+@pytest.mark.parametrize("base", ["LoopbackServer", "ThreadingServer", "PoolServer"])
+def test_a_second_sigterm_cuts_at_once_however_long_the_drain_timeout(base: str) -> None:
+    with script_server(supervisor(base, grace=60)) as (process, port):
+        pids = workers_seen(int(port), 2)
+        client, _ = hold(int(port), b"wait")
+        with client:
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(WAIT) == 0  # not 60 s: the second signal cut the request
+            assert client.recv(64) == b""
+        report = final_report(process)
+        wait_gone(pids)
+    assert "active=0" in report["counts"]
+    assert "failed=0, refused=0, cut=1" in report["counts"]
+    assert report["drained"] == "DrainResult(completed=0, cut=1)"
+    assert report["exits"] == "[0, 0]"  # cut, then exited: none had to be killed
+
+
+def test_a_worker_stuck_past_the_grace_is_killed_and_its_request_counted_cut() -> None:
+    with script_server(supervisor("ThreadingServer", grace=0.3)) as (process, port):
+        pids = workers_seen(int(port), 2)
+        client, stuck = hold(int(port), b"stuck")
+        with client:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(WAIT) == 0
+        report = final_report(process)
+        wait_gone(pids)
+    assert stuck in pids
+    assert "active=0" in report["counts"]
+    assert "cut=1" in report["counts"]
+    assert sorted(report["exits"].strip("[]").split(", ")) == ["-9", "0"]
+
+
+def test_the_requests_of_a_worker_that_crashes_count_as_failed() -> None:
+    with script_server(supervisor("ThreadingServer")) as (process, port):
+        first = workers_seen(int(port), 2)
+        client, stuck = hold(int(port), b"stuck")
+        with client:
+            time.sleep(0.3)  # a report or two: a crash loses only what its last report missed
+            os.kill(stuck, signal.SIGKILL)
+            assert client.recv(64) == b""  # its connection closed with it
+        deadline = time.monotonic() + WAIT
+        while len(workers_seen(int(port), 2) - {stuck}) < 2:  # restarted
+            assert time.monotonic() < deadline
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT) == 0
+        report = final_report(process)
+        wait_gone(first)
+    assert "active=0" in report["counts"]
+    assert "failed=1, refused=0, cut=0" in report["counts"]
+
+
+def test_a_rolling_restart_whose_new_worker_dies_keeps_the_old_ones(tmp_path: object) -> None:
+    marker = os.path.join(str(tmp_path), "no-more-binds")
+    refusing = (
+        "def server_bind(self):\n"
+        f"        if os.path.exists({marker!r}):\n"
+        "            raise OSError('this new worker cannot bind')\n"
+        "        super().server_bind()"
+    )
+    source = supervisor("ThreadingServer", reuse_port=True, extra=refusing)
+    with script_server(source) as (process, port):
+        before = workers_seen(int(port), 2)
+        open(marker, "w").close()
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1.5)  # room for several restarts, had the failed one been rescheduled
+        assert workers_seen(int(port), 2) == before  # the old workers serve on
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT) == 0
+        report = final_report(process)
+        wait_gone(before)
+    assert sorted(report["exits"].strip("[]").split(", ")) == ["0", "0", "1"]
+
+
+DRAINS = """
+import socket, threading, time
+from sockserve.core import BaseRequestHandler
+from sockserve.mixins import Prefork
+from tests.mixins.conftest import ThreadingServer
+
+class Slow(BaseRequestHandler):
+    def handle(self):
+        if self.request.recv(64) == b"slow":
+            time.sleep(0.3)
+        self.request.sendall(b"done")
+
+def ask(word):
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client = socket.create_connection(server.server_address, timeout=10)
+            client.sendall(word)
+            if word != b"slow":
+                with client:
+                    return client.recv(64)
+            time.sleep(0.1)
+            return client
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+server = ThreadingServer(("127.0.0.1", 0), Slow)
+with Prefork(server, workers=1, drain_timeout=10) as prefork:
+    print("ready", flush=True)
+    for word in (b"slow", b"quick"):
+        supervising = threading.Thread(target=prefork.serve_forever)
+        supervising.start()
+        ask(b"hi")
+        held = ask(word)
+        print("drain", tuple(prefork.drain(5)), flush=True)
+        supervising.join()
+    print("total", tuple(prefork.drain_results()), flush=True)
+"""
+
+
+def test_drain_returns_what_this_drain_did_and_serving_can_start_again() -> None:
+    with script_server(DRAINS) as (process, _):
+        assert process.wait(WAIT * 2) == 0
+        assert process.stdout is not None
+        lines = process.stdout.read().splitlines()
+    assert lines == ["drain (1, 0)", "drain (0, 0)", "total (1, 0)"]

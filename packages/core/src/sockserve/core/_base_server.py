@@ -91,6 +91,9 @@ class BaseServer(Generic[RequestT, AddressT]):
         self.__drain: PendingDrain | None = None
         self._ledger = RequestLedger()
         self._last_drain = DrainResult(0, 0)
+        self.__watched: dict[int, Callable[[], None]] = {}
+        self.__selector: selectors.BaseSelector | None = None
+        self.__waiting_for_room = False
 
     if TYPE_CHECKING:
         # Subclasses provide these. Declared for the type checker only, so that
@@ -116,8 +119,10 @@ class BaseServer(Generic[RequestT, AddressT]):
         loop can then be started again.
         """
         with self._serving():
-            self.__serve_until_shutdown(poll_interval)
-            self._finish_drain()
+            try:
+                self.__serve_until_shutdown(poll_interval)
+            finally:  # a drain asked for is over even if the loop raised: drain() waits for it
+                self._finish_drain()
 
     def __serve_until_shutdown(self, poll_interval: float | None) -> None:
         ledger = self._ledger
@@ -130,6 +135,9 @@ class BaseServer(Generic[RequestT, AddressT]):
         ):
             selector.register(waker, selectors.EVENT_READ)
             selector.register(self, selectors.EVENT_READ)
+            for fd, on_ready in self.__watched.items():
+                selector.register(fd, selectors.EVENT_READ, on_ready)
+            self.__selector = selector
             ledger.on_room = waker.wake
             backoff = self.__backoff
             holding = False  # whether the socket is off the selector: a pause, or full
@@ -142,13 +150,42 @@ class BaseServer(Generic[RequestT, AddressT]):
                     if self._shutdown_requested():  # bpo-35017: accept nothing after shutdown()
                         break
                     for key, _events in ready:
-                        if key.fileobj is waker:
+                        if key.fileobj is self:
+                            self._handle_request_noblock()
+                        elif key.fileobj is waker:
                             waker.drain()
                         else:
-                            self._handle_request_noblock()
+                            key.data()
                     self.service_actions()
             finally:
                 ledger.on_room = None
+                if self.__waiting_for_room:
+                    self.__waiting_for_room = False
+                    self._waiting_for_room(False)
+                self.__selector = None
+
+    def _waiting_for_room(self, waiting: bool) -> None:
+        """Hook: `serve_forever` waits at the request limit (True), or no longer (False).
+
+        For mix-ins whose requests end without a word to the loop (a child
+        process's exit): they `_watch` what will tell, while it matters only.
+        """
+
+    def _watch(self, fd: int, on_ready: Callable[[], None]) -> None:
+        """Have the serving loop call ``on_ready`` whenever ``fd`` is readable; serving thread only.
+
+        The loop then learns at once, not at its next ``poll_interval`` tick.
+        Watched until `_unwatch`.
+        """
+        self.__watched[fd] = on_ready
+        if self.__selector is not None:
+            self.__selector.register(fd, selectors.EVENT_READ, on_ready)
+
+    def _unwatch(self, fd: int) -> None:
+        """Stop watching ``fd`` (before it is closed); serving thread only."""
+        del self.__watched[fd]
+        if self.__selector is not None:
+            self.__selector.unregister(fd)
 
     def _request_limit(self) -> int | None:
         """How many requests may be in flight at once; None: no limit.
@@ -328,6 +365,13 @@ class BaseServer(Generic[RequestT, AddressT]):
             if self.idle_timeout is not None:
                 apply_idle_timeout(self, request)
             self.finish_request(request, client_address)
+        except Exception:
+            ticket.end(_FAILED)
+            if not ticket.was_cut:
+                raise
+            # The error is the cut's doing (a drain shut the connection): not reported.
+            self.shutdown_request(request)
+            return
         except BaseException:
             ticket.end(_FAILED)
             raise
@@ -457,7 +501,11 @@ class BaseServer(Generic[RequestT, AddressT]):
         a request ends.
         """
         pause = self.__backoff.remaining()
-        hold = bool(pause) or self._ledger.full
+        full = self._ledger.full
+        if full != self.__waiting_for_room:
+            self.__waiting_for_room = full
+            self._waiting_for_room(full)
+        hold = bool(pause) or full
         watching = self in selector.get_map()
         if hold and watching:
             selector.unregister(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 
@@ -20,16 +21,19 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
     """Handle each request in a forked child. List it first: ``class S(ForkingMixIn, TCPServer)``.
 
     Unlike the stdlib's, it enforces `max_children` *before* forking (the
-    stdlib forks first and only throttles afterwards), and it only ever waits
-    for its own children (the stdlib's ``waitpid(-1)`` can reap children the
-    application started itself).
+    stdlib forks first and only throttles afterwards): in `serve_forever`,
+    at the limit it takes no connection until a child exits (connections wait
+    in the kernel's backlog, and `shutdown` still returns at once; the exit
+    is seen on the child's pidfd, where Linux has them, else at the next
+    ``poll_interval``), and it only ever waits for its own children (the stdlib's
+    ``waitpid(-1)`` can reap children the application started itself).
 
     Attributes:
         timeout: As the stdlib's: `handle_request` calls `handle_timeout` (which
             reaps children) after 300 idle seconds.
         active_children: Pids of the children not yet reaped; None before the first.
-        max_children: The most children alive at once; a request arriving at the
-            limit waits in `process_request` until one exits.
+        max_children: The most children alive at once (``max_connections``,
+            if lower, bounds them too).
         block_on_close: `server_close` waits for every child to exit.
     """
 
@@ -39,6 +43,8 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
     block_on_close: bool = True
     # The ledger's ticket of each child, ended when it is reaped.
     _child_tickets: dict[int, Ticket] | None = None
+    # Each child's pidfd, watched by the serving loop: readable once the child exits.
+    _child_pidfds: dict[int, int] | None = None
 
     def collect_children(self, *, blocking: bool = False) -> None:
         """Reap children that have exited; with ``blocking``, wait for all of them.
@@ -50,25 +56,49 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         children = self.active_children
         if not children:
             return
-        tickets = self._child_tickets or {}
         for pid in children.copy():
-            code = reap(pid, block=blocking)
-            if code is not None:
-                children.discard(pid)
-                ticket = tickets.pop(pid, None)
-                if ticket is not None:
-                    ticket.end(_COMPLETED if code == 0 else _FAILED)
+            self.__collect_child(pid, blocking=blocking)
 
-    def __make_room(self) -> None:
-        """Block until fewer than `max_children` children are alive.
+    def __collect_child(self, pid: int, *, blocking: bool = False) -> None:
+        """Reap child ``pid`` if it has exited: forget it, end its ticket."""
+        code = reap(pid, block=blocking)
+        if code is None:
+            return
+        assert self.active_children is not None
+        self.active_children.discard(pid)
+        if self._child_pidfds is not None:
+            pidfd = self._child_pidfds.pop(pid, None)
+            if pidfd is not None:
+                self._unwatch(pidfd)
+                os.close(pidfd)
+        ticket = self._child_tickets.pop(pid, None) if self._child_tickets else None
+        if ticket is not None:
+            ticket.end(_COMPLETED if code == 0 else _FAILED)
+
+    def _request_limit(self) -> int | None:
+        """`max_children`, or ``max_connections`` if lower: `serve_forever` waits for room.
 
         Raises:
             ValueError: `max_children` is not a positive integer.
         """
+        connections = super()._request_limit()
+        children = self.__checked_max_children()
+        return children if connections is None else min(children, connections)
+
+    def __checked_max_children(self) -> int:
         limit: object = self.max_children  # set by users: check, do not trust the annotation
         if not isinstance(limit, int) or limit < 1:
             raise ValueError(f"max_children must be a positive int, got {limit!r}")
-        while self.active_children and len(self.active_children) >= self.max_children:
+        return limit
+
+    def __make_room(self) -> None:
+        """Block until fewer than `max_children` children are alive (`handle_request`'s path).
+
+        Raises:
+            ValueError: `max_children` is not a positive integer.
+        """
+        limit = self.__checked_max_children()
+        while self.active_children and len(self.active_children) >= limit:
             wait_for_any_exit(self.active_children)
             self.collect_children()
 
@@ -83,7 +113,9 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
     def process_request(self, request: RequestT, client_address: AddressT) -> None:
         """Fork a child that handles the request and exits; return at once in the parent.
 
-        Blocks first while `max_children` children are alive. The parent closes
+        Blocks first while `max_children` children are alive (only when
+        called outside `serve_forever`, which waits for room before it
+        accepts). The parent closes
         its copy of the request (``close_request``, not ``shutdown_request``,
         which would shut the child's connection down too). The child exits with
         status 0 after `finish_request`, or 1 after an exception (an
@@ -106,6 +138,35 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
             return
         self.__serve_in_child(request, client_address)
 
+    def _waiting_for_room(self, waiting: bool) -> None:
+        """At the limit, reap each child the moment it exits (where pidfds exist).
+
+        Only then: a pidfd per child costs every request, and children that
+        exit meanwhile are reaped on the loop's next pass anyway.
+        """
+        if waiting:
+            for pid in self.active_children or ():
+                self.__watch_exit(pid)
+        else:
+            self.__unwatch_exits()
+
+    def __watch_exit(self, pid: int) -> None:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # not Linux 5.3+: reaped at the next poll_interval
+            return
+        if self._child_pidfds is None:
+            self._child_pidfds = {}
+        self._child_pidfds[pid] = pidfd
+        self._watch(pidfd, functools.partial(self.__collect_child, pid))
+
+    def __unwatch_exits(self) -> None:
+        pidfds = self._child_pidfds or {}
+        for pidfd in pidfds.values():
+            self._unwatch(pidfd)
+            os.close(pidfd)
+        pidfds.clear()
+
     def __serve_in_child(self, request: RequestT, client_address: AddressT) -> None:
         status = 1
         try:
@@ -120,6 +181,7 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         """Close the server, then reap children (waiting for all if `block_on_close`)."""
         super().server_close()
         self.collect_children(blocking=self.block_on_close)
+        self.__unwatch_exits()
 
     def _wait_until_drained(self) -> None:
         # Children end their tickets only once reaped: reap as they exit.

@@ -33,8 +33,9 @@ from sockserve.core import (
     drain_grace,
 )
 
+from ._child_exit import reap
 from ._prefork_slots import Slots
-from ._prefork_worker import WorkerPlan, run_worker
+from ._prefork_worker import CUT_SIGNAL, SUPERVISOR_SIGNALS, WorkerPlan, run_worker
 
 __all__ = ["Prefork"]
 
@@ -45,7 +46,8 @@ logger = logging.getLogger("sockserve.mixins")
 YOUNG = 1.0
 FIRST_RESTART_DELAY = 0.1
 MAX_RESTART_DELAY = 10.0
-#: After a drain's grace, how long workers get to exit before they are killed.
+#: After a drain's grace, workers are told to cut what they still serve
+#: (`CUT_SIGNAL`), and get this many seconds to exit before they are killed.
 EXIT_MARGIN = 2.0
 #: How often children are polled where pidfds are missing, seconds.
 _POLL = 0.05
@@ -126,8 +128,10 @@ class Prefork(Generic[RequestT, AddressT]):
         """Start the workers and supervise them until a stop; then drain them and reap all.
 
         Blocks. In the main thread it handles SIGTERM and SIGINT (drain, for
-        `drain_timeout`; a second one kills at once) and SIGHUP (rolling
-        restart), and puts the previous handlers back when it returns.
+        `drain_timeout`; a second one cuts what runs at once) and SIGHUP
+        (rolling restart), and puts the previous handlers back when it
+        returns. A worker still running `EXIT_MARGIN` seconds after its
+        drain's deadline is killed (its requests then count as cut).
         """
         with self._signals_handled():
             self._stopped.clear()
@@ -146,11 +150,14 @@ class Prefork(Generic[RequestT, AddressT]):
         """Drain every worker for up to ``timeout`` seconds; block until they have all exited.
 
         Returns:
-            The workers' drains, summed: how many requests completed, how many were cut.
+            This drain's results, summed over the workers: how many requests
+            completed, how many were cut.
         """
+        before = self.drain_results()
         self.request_drain(timeout)
         self._stopped.wait()
-        return self.drain_results()
+        after = self.drain_results()
+        return DrainResult(after.completed - before.completed, after.cut - before.cut)
 
     def request_drain(self, timeout: float) -> None:
         """Ask for a drain of every worker; never blocks. With several, the shortest wins.
@@ -186,7 +193,7 @@ class Prefork(Generic[RequestT, AddressT]):
         return total
 
     def drain_results(self) -> DrainResult:
-        """The drains of the workers that have exited, summed."""
+        """The drains of every worker that has exited so far, summed (rolling restarts too)."""
         return self._retired_drains
 
     def worker_pids(self) -> list[int]:
@@ -234,6 +241,7 @@ class Prefork(Generic[RequestT, AddressT]):
 
     def _spawn(self, slot: int) -> _Worker:
         self._slots.clear(slot)
+        siblings = tuple(w.pidfd for w in self._live.values() if w.pidfd is not None)
         plan = WorkerPlan(
             slot,
             self._slots,
@@ -241,12 +249,18 @@ class Prefork(Generic[RequestT, AddressT]):
             self.reuse_port,
             self._alive_r,
             self._ready_w,
-            close_fds=(self._alive_w, self._ready_r),
+            close_fds=(self._alive_w, self._ready_r, *siblings),
         )
-        pid = os.fork()
-        if pid == 0:
-            self._waker.close()
-            run_worker(self.server, plan)
+        # Blocked across the fork: a signal must not reach the child before its own
+        # handlers are in place (it would run ours, on a copy of this supervisor).
+        masked = signal.pthread_sigmask(signal.SIG_BLOCK, SUPERVISOR_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._waker.close()
+                run_worker(self.server, plan, unblock=SUPERVISOR_SIGNALS - masked)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, masked)
         worker = _Worker(pid, slot, time.monotonic(), _pidfd(pid))
         with self._lock:
             self._live[pid] = worker
@@ -270,12 +284,9 @@ class Prefork(Generic[RequestT, AddressT]):
 
     def _reap(self) -> None:
         for worker in list(self._live.values()):
-            try:
-                pid, status = os.waitpid(worker.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped behind our back: its status is lost
-                pid, status = worker.pid, 0
-            if pid == worker.pid:
-                self._retire(worker, os.waitstatus_to_exitcode(status))
+            code = reap(worker.pid, block=False)
+            if code is not None:
+                self._retire(worker, code)
 
     def _retire(self, worker: _Worker, code: int) -> None:
         """Account for a worker that exited; schedule its replacement unless it was told to go."""
@@ -286,6 +297,8 @@ class Prefork(Generic[RequestT, AddressT]):
         if worker.pidfd is not None:
             os.close(worker.pidfd)
         counts, drained = self._slots.read(worker.slot)
+        if counts.active:  # ended with the process, unreported: killed, or crashed
+            counts, drained = _lost_with_worker(counts, drained, planned=planned)
         self._retired += counts
         self._retired_drains = DrainResult(
             self._retired_drains.completed + drained.completed,
@@ -326,21 +339,26 @@ class Prefork(Generic[RequestT, AddressT]):
 
     def _replace(self, old: _Worker) -> bool:
         """Start ``old``'s successor, and drain ``old`` once it serves; False to give up."""
-        new = self._spawn(self._free_slot())
+        slot = self._free_slot()
+        if slot is None:
+            logger.warning("rolling restart stopped: no free slot for a new worker")
+            return False
+        new = self._spawn(slot)
         if not self._wait_for(lambda: new.ready or new.pid not in self._live):
             return False
         if new.pid not in self._live:
+            # Its slot's restart would add a worker beyond the count: the old one serves on.
+            self._restart_at.pop(new.slot, None)
+            self._failures.pop(new.slot, None)
             logger.warning("rolling restart stopped: the new worker %d died", new.pid)
             return False
         with self._lock:
             self._retiring.add(old.pid)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(old.pid, signal.SIGTERM)
-        return self._wait_for(lambda: old.pid not in self._live)
+        return self._end_workers([old.pid], lambda: self.drain_timeout, self._stop_requested)
 
-    def _free_slot(self) -> int:
+    def _free_slot(self) -> int | None:
         used = {w.slot for w in self._live.values()} | set(self._restart_at)
-        return next(s for s in range(len(self._slots)) if s not in used)
+        return next((s for s in range(len(self._slots)) if s not in used), None)
 
     def _wait_for(self, done: Callable[[], bool]) -> bool:
         """Deal with events until ``done()``; False if a stop was asked for first."""
@@ -356,26 +374,53 @@ class Prefork(Generic[RequestT, AddressT]):
             return self._stop_grace is not None
 
     def _stop_all(self) -> None:
-        """Drain every worker left, kill those that outlive the grace, reap them all."""
+        """Drain every worker left, cut what outlives the grace, kill the stragglers, reap all."""
         with self._lock:
             if self._stop_grace is None:  # serve_forever raised: stop at once
                 self._stop_grace = 0.0
-            grace = self._stop_grace
         self._restart_at.clear()
-        for worker in list(self._live.values()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace + EXIT_MARGIN
-        while self._live and time.monotonic() < deadline:
-            self._step(max(0.0, deadline - time.monotonic()))
-        for worker in list(self._live.values()):
-            logger.warning("worker %d outlived the drain: killing it", worker.pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker.pid, signal.SIGKILL)
-        while self._live:
-            self._step(_POLL)
+        self._end_workers(list(self._live), self._current_stop_grace, lambda: False)
         with self._lock:
             self._stop_grace = None
+
+    def _current_stop_grace(self) -> float:
+        with self._lock:
+            return self._stop_grace or 0.0
+
+    def _end_workers(
+        self, pids: list[int], grace: Callable[[], float], give_up: Callable[[], bool]
+    ) -> bool:
+        """Drain ``pids`` and wait until all are reaped; False if ``give_up()`` first.
+
+        Each gets SIGTERM (a drain); at ``grace()`` seconds (read anew each
+        step: a second signal may shorten it) `CUT_SIGNAL` (cut now); after
+        `EXIT_MARGIN` more, SIGKILL.
+        """
+        started = time.monotonic()
+        self._signal(pids, signal.SIGTERM)
+        escalations = [CUT_SIGNAL, signal.SIGKILL]
+        while any(pid in self._live for pid in pids):
+            if give_up():
+                return False
+            due = started + grace() + (EXIT_MARGIN if len(escalations) == 1 else 0.0)
+            if escalations and time.monotonic() >= due:
+                self._signal(pids, escalations.pop(0))
+                continue
+            wait = _POLL if not escalations else max(0.0, due - time.monotonic())
+            respawn = self._until_next_respawn()
+            self._step(wait if respawn is None else min(wait, respawn))
+            self._respawn_due()
+        return True
+
+    def _signal(self, pids: list[int], signum: int) -> None:
+        """Send ``signum`` to those of ``pids`` not reaped yet (a reaped pid may be reused)."""
+        for pid in pids:
+            if pid not in self._live:
+                continue
+            if signum == signal.SIGKILL:
+                logger.warning("worker %d outlived the drain: killing it", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -418,6 +463,19 @@ def _restart_delay(failures: int) -> float:
     if not failures:
         return 0.0
     return float(min(MAX_RESTART_DELAY, FIRST_RESTART_DELAY * 2 ** (failures - 1)))
+
+
+def _lost_with_worker(
+    counts: RequestCounts, drained: DrainResult, *, planned: bool
+) -> tuple[RequestCounts, DrainResult]:
+    """A dead worker's requests still active: cut (at a drain) or failed (a crash)."""
+    lost = counts.active
+    if planned:
+        return (
+            counts._replace(active=0, cut=counts.cut + lost),
+            DrainResult(drained.completed, drained.cut + lost),
+        )
+    return counts._replace(active=0, failed=counts.failed + lost), drained
 
 
 def _pidfd(pid: int) -> int | None:

@@ -1,8 +1,10 @@
 """What a prefork worker process does: serve until told to drain, report, and exit.
 
 A worker is a fork of the supervisor, so it has the server, bound, and (in
-shared mode) its listening socket. It drains on SIGTERM, ignores SIGINT and
-SIGHUP (the supervisor handles those for the whole group), drains too when
+shared mode) its listening socket. It drains on SIGTERM, cuts what it still
+serves on `CUT_SIGNAL` (the supervisor's word that the grace is over),
+ignores SIGINT and SIGHUP (the supervisor handles those for the whole
+group), drains too when
 the supervisor dies (the end of a pipe only the supervisor writes), and
 writes its counters to its slot as it serves and once more at the end.
 """
@@ -15,6 +17,7 @@ import socket as _socket
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Set
 from types import FrameType
 from typing import NoReturn
 
@@ -22,10 +25,16 @@ from sockserve.core import AddressT, BaseServer, DrainResult, RequestT
 
 from ._prefork_slots import Slots
 
-__all__ = ["WorkerPlan", "run_worker"]
+__all__ = ["CUT_SIGNAL", "SUPERVISOR_SIGNALS", "WorkerPlan", "run_worker"]
 
 #: How often a worker writes its counters to its slot, seconds.
 REPORT_INTERVAL = 0.1
+#: The supervisor's "the drain's grace is over": cut every request in flight now.
+CUT_SIGNAL = signal.SIGUSR2
+#: The signals the supervisor and its workers handle differently.
+SUPERVISOR_SIGNALS: Set[signal.Signals] = frozenset(
+    {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, CUT_SIGNAL}
+)
 
 
 class WorkerPlan:
@@ -60,30 +69,36 @@ class WorkerPlan:
         self.close_fds = close_fds
 
 
-def run_worker(server: BaseServer[RequestT, AddressT], plan: WorkerPlan) -> NoReturn:
+def run_worker(
+    server: BaseServer[RequestT, AddressT], plan: WorkerPlan, *, unblock: Set[signal.Signals]
+) -> NoReturn:
     """Serve ``server`` in this freshly forked process until drained; never returns.
 
-    Exits with status 0 once ``serve_forever`` has returned, 1 if it raised
-    (the traceback goes to stderr). ``os._exit``: the supervisor's atexit
-    handlers and buffers are not the worker's to run or flush.
+    ``unblock``: the signals the supervisor blocked across the fork, unblocked
+    here once the worker's own handlers are in place. Exits with status 0
+    once ``serve_forever`` has returned, 1 if it raised (the traceback goes
+    to stderr). ``os._exit``: the supervisor's atexit handlers and buffers
+    are not the worker's to run or flush.
     """
     status = 1
+    stop_reporting: Callable[[], None] = _nothing
     try:
         for fd in plan.close_fds:
             os.close(fd)
         _install_signals(server, plan.grace)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, unblock)
         _watch_supervisor(server, plan)
         if plan.reuse_port:
             _bind_own_socket(server)
         stop_reporting = _report_periodically(server, plan)
         os.write(plan.ready_fd, b"%d\n" % plan.slot)
         server.serve_forever()
-        stop_reporting.set()
         status = 0
     except BaseException:
         traceback.print_exc()
     finally:
         try:
+            stop_reporting()  # the last report must not be overwritten by an older one
             _report(server, plan)
             sys.stderr.flush()
         finally:
@@ -94,7 +109,11 @@ def _install_signals(server: BaseServer[RequestT, AddressT], grace: float) -> No
     def drain(signum: int, frame: FrameType | None) -> None:
         server.request_drain(grace)
 
+    def cut(signum: int, frame: FrameType | None) -> None:
+        server.request_drain(0.0)
+
     signal.signal(signal.SIGTERM, drain)
+    signal.signal(CUT_SIGNAL, cut)
     # Ctrl-C and SIGHUP reach the whole process group: the supervisor decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -134,15 +153,26 @@ def _bind_own_socket(server: BaseServer[RequestT, AddressT]) -> None:
 
 def _report_periodically(
     server: BaseServer[RequestT, AddressT], plan: WorkerPlan
-) -> threading.Event:
+) -> Callable[[], None]:
+    """Write the counters to the slot every `REPORT_INTERVAL`; return how to stop (and join)."""
     stop = threading.Event()
 
     def report() -> None:
         while not stop.wait(REPORT_INTERVAL):
             _report(server, plan)
 
-    threading.Thread(target=report, name="sockserve-counters", daemon=True).start()
-    return stop
+    reporter = threading.Thread(target=report, name="sockserve-counters", daemon=True)
+    reporter.start()
+
+    def stop_and_join() -> None:
+        stop.set()
+        reporter.join()
+
+    return stop_and_join
+
+
+def _nothing() -> None:
+    pass
 
 
 def _report(server: BaseServer[RequestT, AddressT], plan: WorkerPlan) -> None:
