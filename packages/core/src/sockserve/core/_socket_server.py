@@ -51,9 +51,7 @@ class SocketServer(BaseServer[RequestT, AddressT]):
         bind_and_activate: bool = True,
     ) -> None:
         BaseServer.__init__(self, server_address, RequestHandlerClass)
-        self.socket = _socket.socket(
-            self._required("address_family"), self._required("socket_type")
-        )
+        self.socket = _socket.socket(self._family(), self._required("socket_type"))
         if bind_and_activate:
             try:
                 self.server_bind()
@@ -61,6 +59,10 @@ class SocketServer(BaseServer[RequestT, AddressT]):
             except BaseException:
                 self.server_close()
                 raise
+
+    def _family(self) -> int:
+        """The family of the socket to create: `address_family` here; IP servers infer it."""
+        return self._required("address_family")
 
     def _required(self, name: str) -> int:
         value = getattr(self, name, None)

@@ -6,7 +6,16 @@ import contextlib
 import socket as _socket
 from typing import TypeAlias
 
-from sockserve.core import DatagramServer, StreamRequest, StreamServer
+from sockserve.core import (
+    DatagramRequest,
+    DatagramServer,
+    RequestT,
+    SocketServer,
+    StreamRequest,
+    StreamServer,
+)
+
+from ._family import DUAL_STACK_HOSTS, family_of_host
 
 __all__ = ["InetAddress", "TCPServer", "UDPServer"]
 
@@ -15,14 +24,88 @@ __all__ = ["InetAddress", "TCPServer", "UDPServer"]
 InetAddress: TypeAlias = tuple[str, int] | tuple[str, int, int, int]
 
 
-class TCPServer(StreamServer[InetAddress]):
+class _InetServer(SocketServer[RequestT, InetAddress]):
+    """What TCP and UDP servers share: the family taken from the address, and dual-stack.
+
+    Attributes:
+        address_family: ``AF_INET`` as in the stdlib; but unless a subclass
+            (or the instance) sets it, the family is the address's own:
+            ``("::1", 0)`` makes an IPv6 server, ``("localhost", 0)`` whichever
+            family the name resolves to first. The instance's attribute is
+            then set to the family used.
+        dual_stack: True: one IPv6 socket on ``"::"`` (or ``""``) takes IPv4
+            clients too (their addresses read ``"::ffff:10.1.2.3"``); False:
+            IPv6 clients only; None (the default): the system's default, as
+            the stdlib leaves it.
+    """
+
+    address_family: int = _socket.AF_INET
+    dual_stack: bool | None = None
+
+    def _family(self) -> int:
+        """The family to create the socket with (see `address_family`).
+
+        Raises:
+            ValueError: `dual_stack` is True for an address other than
+                ``"::"`` or ``""``.
+            socket.gaierror: The address is a host name that does not resolve.
+        """
+        family = self._required("address_family")
+        if self.dual_stack:
+            self.server_address = _dual_stack_address(self.server_address)
+            family = _socket.AF_INET6
+        elif _family_is_the_default(self, family):
+            host, _port = _host_and_port(self.server_address)
+            family = family_of_host(host, self._required("socket_type"))
+        self.address_family = family
+        return family
+
+    def server_bind(self) -> None:
+        """Set ``IPV6_V6ONLY`` as `dual_stack` says, then bind as the stdlib does.
+
+        Raises:
+            OSError: The address cannot be bound.
+        """
+        if self.dual_stack is not None and self.address_family == _socket.AF_INET6:
+            self.socket.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, not self.dual_stack)
+        super().server_bind()
+
+
+def _family_is_the_default(server: object, family: int) -> bool:
+    """Whether ``address_family`` is sockserve's default, not set by a subclass or the instance."""
+    if "address_family" in vars(server):
+        return False
+    for cls in type(server).__mro__:
+        if "address_family" in vars(cls):
+            return cls is _InetServer and family == _socket.AF_INET
+    return False
+
+
+def _host_and_port(address: object) -> tuple[object, object]:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return address[0], address[1]
+    return None, None  # not an IP address: bind() rejects it, as in the stdlib
+
+
+def _dual_stack_address(address: InetAddress) -> InetAddress:
+    host, port = _host_and_port(address)
+    if host not in DUAL_STACK_HOSTS:
+        raise ValueError(
+            f"dual_stack binds every address of both families: use '::' or '', not {host!r}"
+        )
+    return ("::", port, 0, 0) if isinstance(port, int) else address
+
+
+class TCPServer(_InetServer[StreamRequest], StreamServer[InetAddress]):
     """A TCP server that handles one connection at a time, like the stdlib's.
 
     ``TCPServer(server_address, RequestHandlerClass, bind_and_activate=True)``.
-    For IPv6, subclass with ``address_family = socket.AF_INET6``.
+    The family comes from the address: ``TCPServer(("::1", 8000), Handler)``
+    serves IPv6, and `dual_stack` serves both on one socket.
 
-    Two deliberate differences from the stdlib:
+    Three deliberate differences from the stdlib:
 
+    * IPv6 needs no subclass (an ``address_family`` set by one still wins);
     * the listen backlog (`request_queue_size`) is ``socket.SOMAXCONN``, not 5;
     * accepted connections get ``TCP_NODELAY``, so a small reply is not held
       back by Nagle's algorithm waiting for the peer's delayed ACK (a 40 ms
@@ -33,7 +116,6 @@ class TCPServer(StreamServer[InetAddress]):
         tcp_nodelay: Set ``TCP_NODELAY`` on each accepted connection.
     """
 
-    address_family: int = _socket.AF_INET
     tcp_nodelay: bool = True
     #: Whether accepted connections inherit TCP_NODELAY from the listener (Linux
     #: does): learnt from the first connection, so later ones skip a syscall.
@@ -72,13 +154,11 @@ class TCPServer(StreamServer[InetAddress]):
             pass
 
 
-class UDPServer(DatagramServer[InetAddress]):
+class UDPServer(_InetServer[DatagramRequest], DatagramServer[InetAddress]):
     """A UDP server that handles one datagram at a time, like the stdlib's.
 
     Each request is ``(data, server_socket)``; datagrams longer than
-    `max_packet_size` (8192) are truncated. Unlike the stdlib's, it is not a
-    subclass of `TCPServer` (both derive from sockserve's family-agnostic
-    core instead).
+    `max_packet_size` (8192) are truncated. The family comes from the
+    address, as for `TCPServer`. Unlike the stdlib's, it is not a subclass
+    of `TCPServer` (both derive from sockserve's family-agnostic core).
     """
-
-    address_family: int = _socket.AF_INET

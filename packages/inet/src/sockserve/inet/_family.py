@@ -1,0 +1,38 @@
+"""Which IP family a server's address asks for: IPv6 needs no subclass.
+
+The stdlib's IP servers are IPv4 unless a subclass sets ``address_family``
+(CPython gh-64414). sockserve's take the family from the address itself;
+an ``address_family`` set by a subclass, or on an instance, still wins.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket as _socket
+
+__all__ = ["DUAL_STACK_HOSTS", "family_of_host"]
+
+#: The hosts a dual-stack server may bind: every address, of both families.
+DUAL_STACK_HOSTS = frozenset({"", "::"})
+
+
+def family_of_host(host: object, socket_type: int) -> int:
+    """``AF_INET6`` for an IPv6 literal or a name that resolves to IPv6 first; else ``AF_INET``.
+
+    ``""`` (every interface) is IPv4, as in the stdlib. A host that is not a
+    string is left to ``bind()`` to reject, with the stdlib's error.
+
+    Raises:
+        socket.gaierror: ``host`` is a name that does not resolve.
+    """
+    if not isinstance(host, str) or host == "":
+        return _socket.AF_INET
+    try:
+        version = ipaddress.ip_address(host.partition("%")[0]).version  # "fe80::1%eth0"
+    except ValueError:
+        pass
+    else:
+        return _socket.AF_INET6 if version == 6 else _socket.AF_INET
+    # No port: a bad one is bind()'s to reject, with the stdlib's error.
+    infos = _socket.getaddrinfo(host, None, 0, socket_type, 0, _socket.AI_PASSIVE)
+    return int(infos[0][0])
