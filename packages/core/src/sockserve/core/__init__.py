@@ -8,6 +8,7 @@ concurrency model shares: the steps of a request in its worker
 (`RequestCounts`) and a graceful drain (`DrainResult`) read.
 """
 
+from ._adopt import activated_sockets as activated_sockets
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
@@ -69,6 +70,7 @@ __all__ = [
     "StreamServer",
     "Ticket",
     "Waker",
+    "activated_sockets",
     "adopt_ticket",
     "check_idle_timeout",
     "check_limit",

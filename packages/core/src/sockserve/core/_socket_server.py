@@ -10,6 +10,7 @@ import socket as _socket
 from collections.abc import Callable
 from typing import ClassVar, Self
 
+from ._adopt import check_adoptable, require_fd, require_socket, take_activated_socket
 from ._base_server import BaseServer
 from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
 
@@ -60,6 +61,73 @@ class SocketServer(BaseServer[RequestT, AddressT]):
                 self.server_close()
                 raise
 
+    @classmethod
+    def from_socket(
+        cls,
+        sock: _socket.socket,
+        RequestHandlerClass: Callable[[RequestT, AddressT, Self], object],
+    ) -> Self:
+        """A server on ``sock``, a socket made elsewhere: already bound, and listening or not.
+
+        The server owns ``sock`` from then on (`server_close` closes it, and
+        removes no socket file). A stream socket not yet listening is made
+        to listen (`server_activate`); a listening one keeps its backlog.
+
+        Raises:
+            TypeError: ``sock`` is not a socket.
+            ValueError: ``sock`` is of another family or type than the
+                server's, or is not bound.
+        """
+        address = require_socket(sock, cls.__name__).getsockname()
+        server = cls(address, RequestHandlerClass, bind_and_activate=False)  # type: ignore[arg-type]  # cls is Self
+        try:
+            check_adoptable(sock, server.address_family, server.socket_type, cls.__name__)
+        except BaseException:
+            server.server_close()
+            raise
+        server.socket.close()
+        server.socket = sock
+        server.server_address = address
+        if sock.type == _socket.SOCK_STREAM and not _is_listening(sock):
+            server.server_activate()
+        return server
+
+    @classmethod
+    def from_fd(
+        cls, fd: int, RequestHandlerClass: Callable[[RequestT, AddressT, Self], object]
+    ) -> Self:
+        """A server on the socket at descriptor ``fd`` (inherited, say), as `from_socket`.
+
+        The server owns the descriptor from then on.
+
+        Raises:
+            TypeError: ``fd`` is not an int.
+            OSError: ``fd`` is not an open socket.
+            ValueError: As `from_socket`.
+        """
+        return cls.from_socket(_socket.socket(fileno=require_fd(fd)), RequestHandlerClass)
+
+    @classmethod
+    def from_systemd(
+        cls,
+        RequestHandlerClass: Callable[[RequestT, AddressT, Self], object],
+        name: str | None = None,
+    ) -> Self:
+        """A server on a socket systemd passed (socket activation), as `from_socket`.
+
+        Args:
+            RequestHandlerClass: As for the constructor.
+            name: The socket's name (``FileDescriptorName=`` in the unit,
+                ``--fdname`` for ``systemd-socket-activate``); None: the
+                only socket passed.
+
+        Raises:
+            RuntimeError: The process was not socket-activated.
+            ValueError: No socket has that name, or several were passed and
+                ``name`` is None; or as `from_socket`.
+        """
+        return cls.from_socket(take_activated_socket(name), RequestHandlerClass)
+
     def _family(self) -> int:
         """The family of the socket to create: `address_family` here; IP servers infer it."""
         return self._required("address_family")
@@ -99,6 +167,13 @@ class SocketServer(BaseServer[RequestT, AddressT]):
     def fileno(self) -> int:
         """Return the socket's file descriptor (-1 once closed)."""
         return self.socket.fileno()
+
+
+def _is_listening(sock: _socket.socket) -> bool:
+    try:
+        return bool(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ACCEPTCONN))
+    except OSError:  # no SO_ACCEPTCONN here: listen() again, which keeps it listening
+        return False
 
 
 class StreamServer(SocketServer[StreamRequest, AddressT]):

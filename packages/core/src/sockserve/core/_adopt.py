@@ -1,0 +1,146 @@
+"""Serving on sockets made elsewhere: passed in, inherited by descriptor, or from systemd.
+
+systemd's socket activation (``sd_listen_fds(3)``) passes listening sockets
+as descriptors 3, 4, … with ``LISTEN_PID`` (the process they are for),
+``LISTEN_FDS`` (how many) and ``LISTEN_FDNAMES`` (their names, from the
+unit's ``FileDescriptorName=``, colon-separated).
+"""
+
+from __future__ import annotations
+
+import os
+import socket as _socket
+import threading
+
+__all__ = [
+    "activated_sockets",
+    "check_adoptable",
+    "require_fd",
+    "require_socket",
+    "take_activated_socket",
+]
+
+#: The first descriptor systemd passes.
+LISTEN_FDS_START = 3
+
+_lock = threading.Lock()
+# Taken from the environment once (which is then cleared): name -> sockets not yet adopted.
+_activated: dict[str, list[_socket.socket]] | None = None
+
+
+def require_socket(sock: object, server: str) -> _socket.socket:
+    """``sock``, if it is a socket.
+
+    Raises:
+        TypeError: It is not.
+    """
+    if not isinstance(sock, _socket.socket):
+        raise TypeError(f"{server} adopts a socket.socket, got {sock!r}")
+    return sock
+
+
+def require_fd(fd: object) -> int:
+    """``fd``, if it is a descriptor number.
+
+    Raises:
+        TypeError: It is not an int.
+    """
+    if not isinstance(fd, int) or isinstance(fd, bool):
+        raise TypeError(f"fd must be a descriptor number, got {fd!r}")
+    return fd
+
+
+def check_adoptable(sock: _socket.socket, family: int, socket_type: int, server: str) -> None:
+    """Check that ``sock`` suits a server of ``family`` and ``socket_type``, and is bound.
+
+    Raises:
+        ValueError: Its family or type is not the server's, or it is not bound.
+    """
+    if sock.family != family or sock.type != socket_type:
+        raise ValueError(
+            f"{server} serves {_socket.AddressFamily(family).name} "
+            f"{_socket.SocketKind(socket_type).name} sockets, not this "
+            f"{_name(sock.family, _socket.AddressFamily)} "
+            f"{_name(sock.type, _socket.SocketKind)} one"
+        )
+    if not _is_bound(sock):
+        raise ValueError(f"{server} adopts bound sockets; this one is not bound: {sock!r}")
+
+
+def _name(value: int, enum: type[_socket.AddressFamily] | type[_socket.SocketKind]) -> str:
+    try:
+        return enum(value).name
+    except ValueError:
+        return str(value)
+
+
+def _is_bound(sock: _socket.socket) -> bool:
+    address = sock.getsockname()
+    if isinstance(address, tuple):
+        return bool(address[1])  # an IP socket is bound once it has a port
+    return bool(address)  # a Unix socket has a path (or an abstract name)
+
+
+def activated_sockets() -> dict[str, list[_socket.socket]]:
+    """The sockets systemd passed this process and no server has adopted yet, by name.
+
+    Read from the environment on the first call, which then removes
+    ``LISTEN_PID``, ``LISTEN_FDS`` and ``LISTEN_FDNAMES`` (so that child
+    processes do not take them too) and marks the descriptors close-on-exec.
+    Sockets systemd did not name are under ``"unknown"``, as systemd has it.
+    Empty when the process was not socket-activated.
+
+    Raises:
+        ValueError: The variables are there but malformed.
+    """
+    global _activated
+    with _lock:
+        if _activated is None:
+            _activated = _read_environment()
+        return {name: list(socks) for name, socks in _activated.items() if socks}
+
+
+def take_activated_socket(name: str | None) -> _socket.socket:
+    """Remove and return the activated socket called ``name`` (None: the only one).
+
+    Raises:
+        RuntimeError: The process was not socket-activated.
+        ValueError: No socket has that name, or ``name`` is None and there
+            are several.
+    """
+    available = activated_sockets()
+    if not available:
+        raise RuntimeError(
+            "no sockets from systemd: LISTEN_PID and LISTEN_FDS are not set for this process"
+        )
+    if name is None:
+        if sum(len(socks) for socks in available.values()) > 1:
+            names = sorted(available)
+            raise ValueError(f"systemd passed several sockets; pick one by name: {names}")
+        name = next(iter(available))
+    if name not in available:
+        raise ValueError(f"systemd passed no socket named {name!r}; it passed {sorted(available)}")
+    with _lock:
+        assert _activated is not None
+        return _activated[name].pop(0)
+
+
+def _read_environment() -> dict[str, list[_socket.socket]]:
+    pid, count = os.environ.get("LISTEN_PID"), os.environ.get("LISTEN_FDS")
+    names = os.environ.get("LISTEN_FDNAMES")
+    for variable in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        os.environ.pop(variable, None)
+    if pid is None or count is None:
+        return {}
+    if not (pid.isdigit() and count.isdigit()):
+        raise ValueError(f"malformed LISTEN_PID={pid!r} or LISTEN_FDS={count!r}")
+    if int(pid) != os.getpid():
+        return {}  # meant for another process (our parent, most likely)
+    labels = names.split(":") if names else []
+    sockets: dict[str, list[_socket.socket]] = {}
+    for index in range(int(count)):
+        fd = LISTEN_FDS_START + index
+        os.set_inheritable(fd, False)
+        label = labels[index] if index < len(labels) and labels[index] else "unknown"
+        sockets.setdefault(label, []).append(_socket.socket(fileno=fd))
+    return sockets
