@@ -1,6 +1,7 @@
 """sockserve.core: the typed core of sockserve.
 
-The server protocols, `BaseServer`, the family-agnostic socket servers
+The server protocols, `BaseServer`, the steps that admit a connection
+(`ProxyProtocol`, `NetworkAccess`, TLS from an ``ssl_context``), the family-agnostic socket servers
 (`StreamServer`, `DatagramServer`) that ``sockserve.inet`` and
 ``sockserve.unix`` build on, the request handlers, and the pieces every
 concurrency model shares: the steps of a request in its worker
@@ -8,6 +9,8 @@ concurrency model shares: the steps of a request in its worker
 (`RequestCounts`) and a graceful drain (`DrainResult`) read.
 """
 
+from ._access import NetworkAccess as NetworkAccess
+from ._admission import log_refusal as log_refusal
 from ._adopt import activated_sockets as activated_sockets
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
@@ -23,10 +26,16 @@ from ._ledger import RequestCounts as RequestCounts
 from ._ledger import RequestLedger as RequestLedger
 from ._ledger import Ticket as Ticket
 from ._ledger import cut_connection as cut_connection
+from ._networks import Networks as Networks
 from ._protocols import RequestHandlerProtocol as RequestHandlerProtocol
 from ._protocols import ServerLifecycleProtocol as ServerLifecycleProtocol
 from ._protocols import ServerProtocol as ServerProtocol
+from ._proxy_protocol import AdmissionError as AdmissionError
+from ._proxy_protocol import ProxyProtocol as ProxyProtocol
+from ._proxy_protocol import header_length as proxy_header_length
+from ._proxy_protocol import parse_header as parse_proxy_header
 from ._serve_request import adopt_ticket as adopt_ticket
+from ._serve_request import has_admission_steps as has_admission_steps
 from ._serve_request import in_worker_of as in_worker_of
 from ._serve_request import serve_request as serve_request
 from ._settings import check_idle_timeout as check_idle_timeout
@@ -48,13 +57,17 @@ __all__ = [
     "ACCEPT_CAPACITY_ERRNOS",
     "AcceptBackoff",
     "AddressT",
+    "AdmissionError",
     "BaseRequestHandler",
     "BaseServer",
     "DatagramRequest",
     "DatagramRequestHandler",
     "DatagramServer",
     "DrainResult",
+    "NetworkAccess",
+    "Networks",
     "Outcome",
+    "ProxyProtocol",
     "RequestCounts",
     "RequestHandlerProtocol",
     "RequestLedger",
@@ -77,7 +90,11 @@ __all__ = [
     "cut_connection",
     "drain_grace",
     "drain_on_signals",
+    "has_admission_steps",
     "in_worker_of",
+    "log_refusal",
+    "parse_proxy_header",
+    "proxy_header_length",
     "require_reply_address",
     "serve_request",
 ]

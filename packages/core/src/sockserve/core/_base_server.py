@@ -11,10 +11,17 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Generic, Self
 
+if TYPE_CHECKING:
+    import ssl
+
+    from ._proxy_protocol import ProxyProtocol
+
+from ._admission import admit, log_refusal
 from ._backoff import AcceptBackoff
 from ._drain import PendingDrain
 from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
-from ._serve_request import apply_idle_timeout, in_worker_of
+from ._proxy_protocol import AdmissionError
+from ._serve_request import apply_idle_timeout, has_admission_steps, in_worker_of
 from ._settings import check_idle_timeout, check_limit, drain_grace
 from ._types import AddressT, RequestT
 from ._wakeup import Waker
@@ -22,7 +29,7 @@ from ._wakeup import Waker
 __all__ = ["BaseServer"]
 
 # Bound once: an enum member's lookup costs, and this is on every request's path.
-_COMPLETED, _FAILED = Outcome.COMPLETED, Outcome.FAILED
+_COMPLETED, _FAILED, _REFUSED = Outcome.COMPLETED, Outcome.FAILED, Outcome.REFUSED
 
 # poll() watches any descriptor number with one syscall; select() is the fallback
 # (Windows). Third-party tests patch this name, as they do the stdlib's.
@@ -59,6 +66,19 @@ class BaseServer(Generic[RequestT, AddressT]):
             socket timeout, set before the handler runs (a handler's own
             ``timeout`` wins); a read that waits longer raises
             ``TimeoutError`` in the handler. None (the default): forever.
+        proxy_protocol: A `ProxyProtocol`: read each connection's PROXY
+            header (v1 or v2) from a trusted proxy, and take the real
+            client's address from it. None (the default): no header.
+        access: Called as ``access(request, client_address)`` for each
+            request, after any PROXY header; a string it returns is why the
+            request is refused (closed at once, logged, counted). See
+            `NetworkAccess`, and ``sockserve.unix.PeerAccess``. None: all in.
+        ssl_context: An ``ssl.SSLContext`` (server side): each connection's
+            TLS handshake runs in its own worker, within
+            `handshake_timeout`, and the handler gets the TLS socket
+            (``getpeercert()`` gives a verified client certificate). A failed
+            or stalled handshake is logged and refused. Stream servers only.
+        handshake_timeout: Seconds the whole TLS handshake may take.
         server_address: The address passed to the constructor.
         RequestHandlerClass: Called as ``RequestHandlerClass(request,
             client_address, server)`` once per request.
@@ -67,6 +87,10 @@ class BaseServer(Generic[RequestT, AddressT]):
     timeout: float | None = None
     max_connections: int | None = None
     idle_timeout: float | None = None
+    proxy_protocol: ProxyProtocol | None = None
+    access: Callable[[RequestT, AddressT], str | None] | None = None
+    ssl_context: ssl.SSLContext | None = None
+    handshake_timeout: float = 10.0
     socket: _socket.socket
     server_address: AddressT
     RequestHandlerClass: Callable[[RequestT, AddressT, Self], object]
@@ -362,9 +386,16 @@ class BaseServer(Generic[RequestT, AddressT]):
         """
         ticket = self._ledger.begin(request)
         try:
+            if has_admission_steps(self):
+                request, client_address = admit(self, request, client_address, ticket)
             if self.idle_timeout is not None:
                 apply_idle_timeout(self, request)
             self.finish_request(request, client_address)
+        except AdmissionError as refusal:
+            log_refusal(client_address, refusal)
+            self.shutdown_request(request)
+            ticket.end(_REFUSED)
+            return
         except Exception:
             ticket.end(_FAILED)
             if not ticket.was_cut:

@@ -150,6 +150,10 @@ class Ticket:
         if made_room and ledger.on_room is not None:
             ledger.on_room()
 
+    def retarget(self, request: object) -> None:
+        """Cut ``request`` from now on: the connection a TLS handshake wrapped, say."""
+        self._request = request
+
     def cut(self) -> None:
         """Unblock the request: its own ``cut(request)``, else shut its connection down."""
         if self._cut is not None:

@@ -10,14 +10,22 @@ import socket as _socket
 import threading
 from typing import TYPE_CHECKING
 
+from ._admission import admit, log_refusal
 from ._ledger import Outcome
+from ._proxy_protocol import AdmissionError
 from ._types import AddressT, RequestT
 
 if TYPE_CHECKING:
     from ._base_server import BaseServer
     from ._ledger import Ticket
 
-__all__ = ["adopt_ticket", "apply_idle_timeout", "in_worker_of", "serve_request"]
+__all__ = [
+    "adopt_ticket",
+    "apply_idle_timeout",
+    "has_admission_steps",
+    "in_worker_of",
+    "serve_request",
+]
 
 _worker = threading.local()
 # Bound once: an enum member's lookup costs, and this is on every request's path.
@@ -51,14 +59,17 @@ def serve_request(
     *,
     verify: bool = False,
 ) -> bool:
-    """Serve one request: ``finish_request``, then always ``shutdown_request``.
+    """Serve one request: admit it, ``finish_request``, then always ``shutdown_request``.
 
-    Blocks for as long as the handler runs. A connection first gets the
-    server's ``idle_timeout`` as its socket timeout. An `Exception` from the handler
-    goes to ``server.handle_error`` (inside the ``except`` block, as the
-    stdlib does), unless ``ticket`` says a drain cut the request: the error
-    is then the cut's doing, not the handler's. A `BaseException` (such as
-    SystemExit) propagates once the request is shut down.
+    Blocks for as long as the handler runs. Admission first: the server's
+    PROXY header, access control and TLS handshake (see `admit`); a
+    connection a step refuses is logged, shut down, and counted as refused.
+    A connection then gets the server's ``idle_timeout`` as its socket
+    timeout. An `Exception` from the handler goes to ``server.handle_error``
+    (inside the ``except`` block, as the stdlib does), unless ``ticket``
+    says a drain cut the request: the error is then the cut's doing, not
+    the handler's. A `BaseException` (such as SystemExit) propagates once
+    the request is shut down.
 
     Args:
         server: The server the request came to; its hooks are called.
@@ -82,11 +93,17 @@ def serve_request(
         if verify and not server.verify_request(request, client_address):
             outcome = _REFUSED
             return False
+        if has_admission_steps(server):
+            request, client_address = admit(server, request, client_address, ticket)
         if server.idle_timeout is not None:
             apply_idle_timeout(server, request)
         server.finish_request(request, client_address)
         outcome = _COMPLETED
         return True
+    except AdmissionError as refusal:
+        outcome = _REFUSED
+        log_refusal(client_address, refusal)
+        return False
     except Exception:
         if ticket is None or not ticket.was_cut:
             server.handle_error(request, client_address)
@@ -98,6 +115,15 @@ def serve_request(
         finally:
             if ticket is not None:
                 ticket.end(outcome)
+
+
+def has_admission_steps(server: BaseServer[RequestT, AddressT]) -> bool:
+    """Whether ``server`` admits connections through a PROXY header, access control or TLS."""
+    return (
+        server.proxy_protocol is not None
+        or server.access is not None
+        or server.ssl_context is not None
+    )
 
 
 def apply_idle_timeout(server: BaseServer[RequestT, AddressT], request: object) -> None:

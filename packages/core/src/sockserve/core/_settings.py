@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["check_idle_timeout", "check_limit", "drain_grace"]
+__all__ = ["check_idle_timeout", "check_limit", "check_seconds", "drain_grace"]
 
 
 def check_limit(value: object, name: str) -> int | None:
@@ -44,8 +44,18 @@ def check_idle_timeout(timeout: object) -> float | None:
     """
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(f"idle_timeout must be None or a number of seconds, got {timeout!r}")
-    if not timeout > 0:
-        raise ValueError(f"idle_timeout must be None or more than 0 seconds, got {timeout!r}")
-    return float(timeout)
+    return check_seconds(timeout, "idle_timeout")
+
+
+def check_seconds(value: object, name: str) -> float:
+    """Check a timeout setting (``handshake_timeout``, a PROXY header's): seconds above 0.
+
+    Raises:
+        TypeError: ``value`` is not a number.
+        ValueError: ``value`` is not above 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"{name} must be more than 0 seconds, got {value!r}")
+    return float(value)

@@ -24,14 +24,18 @@ from trio.lowlevel import checkpoint, wait_readable
 from sockserve.core import (
     AcceptBackoff,
     AddressT,
+    AdmissionError,
     DrainResult,
     Outcome,
     RequestCounts,
     RequestT,
     Ticket,
+    has_admission_steps,
+    log_refusal,
     serve_request,
 )
 
+from ._admission import admit_async
 from ._idle import IdleWatch
 from ._plan import Plan
 from ._stream import on_stream_made
@@ -87,8 +91,8 @@ async def serve_request_async(
 ) -> None:
     """The async twin of the core's ``serve_request``: verify, handle, report, shut down.
 
-    ``verify_request`` runs here, in the request's own task, where later
-    per-connection steps (TLS, PROXY headers, access control) belong too. An
+    ``verify_request`` runs here, in the request's own task, then the
+    core's admission steps (PROXY header, access control: `admit_async`). An
     `Exception` goes to ``handle_error``; a cancellation is not reported (an
     idle timeout's counts as completed; a drain's, as cut). The ticket ends
     with the outcome.
@@ -96,10 +100,15 @@ async def serve_request_async(
     outcome = _FAILED
     try:
         if server.verify_request(request, client_address):
+            if has_admission_steps(server):
+                client_address = await admit_async(server, request, client_address)
             await server.finish_request_async(request, client_address)
             outcome = _COMPLETED
         else:
             outcome = _REFUSED
+    except AdmissionError as refusal:
+        outcome = _REFUSED
+        log_refusal(client_address, refusal)
     except Exception:
         server.handle_error(request, client_address)
     except trio.Cancelled:
