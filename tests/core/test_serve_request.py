@@ -46,13 +46,13 @@ def exiting(request: Request, client_address: Address, server: Recorder) -> None
 
 def test_a_request_is_handled_then_shut_down() -> None:
     server = Recorder(handled)
-    assert serve_request(server, "req", "client") is True
+    assert serve_request(server, "req", "client") is Outcome.COMPLETED
     assert server.calls == ["handler req client", "shutdown_request"]
 
 
 def test_an_exception_is_reported_inside_the_except_block_then_the_request_shut_down() -> None:
     server = Recorder(failing)
-    assert serve_request(server, "req", "client") is False
+    assert serve_request(server, "req", "client") is Outcome.FAILED
     assert server.calls == ["handle_error ValueError", "shutdown_request"]
 
 
@@ -61,7 +61,7 @@ def test_an_error_after_a_drain_cut_the_request_is_not_reported() -> None:
     ledger = RequestLedger()
     ticket = ledger.begin()
     ledger.cut_all()
-    assert serve_request(server, "req", "client", ticket) is False
+    assert serve_request(server, "req", "client", ticket) is Outcome.FAILED
     assert server.calls == ["shutdown_request"]
     assert ledger.counts().cut == 1
 
@@ -75,13 +75,13 @@ def test_a_base_exception_propagates_after_the_request_is_shut_down() -> None:
 
 def test_with_verify_a_refused_request_is_shut_down_unhandled() -> None:
     server = Recorder(handled, verify=False)
-    assert serve_request(server, "req", "client", verify=True) is False
+    assert serve_request(server, "req", "client", verify=True) is Outcome.REFUSED
     assert server.calls == ["verify_request", "shutdown_request"]
 
 
 def test_without_verify_the_serving_loop_is_trusted_to_have_called_it() -> None:
     server = Recorder(handled, verify=False)
-    assert serve_request(server, "req", "client") is True
+    assert serve_request(server, "req", "client") is Outcome.COMPLETED
     assert "verify_request" not in server.calls
 
 
@@ -96,7 +96,7 @@ def test_it_serves_a_real_connection_of_a_socket_server() -> None:
         with socket.create_connection(server.server_address, timeout=10) as client:
             connection, address = server.get_request()
             client.sendall(b"hi")
-            assert serve_request(server, connection, address) is True
+            assert serve_request(server, connection, address) is Outcome.COMPLETED
             assert client.recv(100) == b"HI"
             assert client.recv(100) == b""  # shut down and closed
         assert connection.fileno() == -1

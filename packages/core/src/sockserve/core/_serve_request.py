@@ -58,7 +58,7 @@ def serve_request(
     ticket: Ticket | None = None,
     *,
     verify: bool = False,
-) -> bool:
+) -> Outcome:
     """Serve one request: admit it, ``finish_request``, then always ``shutdown_request``.
 
     Blocks for as long as the handler runs. Admission first: the server's
@@ -83,7 +83,8 @@ def serve_request(
             shut down unhandled, and an error it raises is reported.
 
     Returns:
-        Whether the handler ran and returned without raising.
+        How the request ended: its handler returned, raised, or it was
+        refused (by ``verify_request`` or an admission step).
     """
     if ticket is None:
         ticket = getattr(_worker, "ticket", None)
@@ -92,22 +93,22 @@ def serve_request(
     try:
         if verify and not server.verify_request(request, client_address):
             outcome = _REFUSED
-            return False
+            return outcome
         if has_admission_steps(server):
             request, client_address = admit(server, request, client_address, ticket)
         if server.idle_timeout is not None:
             apply_idle_timeout(server, request)
         server.finish_request(request, client_address)
         outcome = _COMPLETED
-        return True
+        return outcome
     except AdmissionError as refusal:
         outcome = _REFUSED
         log_refusal(client_address, refusal)
-        return False
+        return outcome
     except Exception:
         if ticket is None or not ticket.was_cut:
             server.handle_error(request, client_address)
-        return False
+        return outcome
     finally:
         _worker.server = None
         try:

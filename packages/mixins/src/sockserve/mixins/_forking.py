@@ -14,7 +14,9 @@ from ._child_exit import reap, wait_for_any_exit
 __all__ = ["ForkingMixIn"]
 
 # Bound once: an enum member's lookup costs, and this is on every child's path.
-_COMPLETED, _FAILED = Outcome.COMPLETED, Outcome.FAILED
+_FAILED = Outcome.FAILED
+# A child exits with its request's outcome as its status; a crash is a failure.
+_OUTCOME_OF_STATUS = {int(outcome): outcome for outcome in Outcome}
 
 
 class ForkingMixIn(BaseServer[RequestT, AddressT]):
@@ -73,7 +75,7 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
                 os.close(pidfd)
         ticket = self._child_tickets.pop(pid, None) if self._child_tickets else None
         if ticket is not None:
-            ticket.end(_COMPLETED if code == 0 else _FAILED)
+            ticket.end(_OUTCOME_OF_STATUS.get(code, _FAILED))
 
     def _request_limit(self) -> int | None:
         """`max_children`, or ``max_connections`` if lower: `serve_forever` waits for room.
@@ -118,8 +120,9 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         accepts). The parent closes
         its copy of the request (``close_request``, not ``shutdown_request``,
         which would shut the child's connection down too). The child exits with
-        status 0 after `finish_request`, or 1 after an exception (an
-        `Exception` is first reported through `handle_error`).
+        status 0 after `finish_request`, 1 after an exception (an `Exception`
+        is first reported through `handle_error`), or 2 if the request was
+        refused (an admission step: access control, a PROXY header, TLS).
         """
         children, limit = self.active_children, self.max_children
         # The slow path checks max_children and waits; the fast path is two tests.
@@ -168,10 +171,9 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         pidfds.clear()
 
     def __serve_in_child(self, request: RequestT, client_address: AddressT) -> None:
-        status = 1
+        status = int(_FAILED)
         try:
-            if serve_request(self, request, client_address):
-                status = 0
+            status = int(serve_request(self, request, client_address))
         finally:
             # _exit, not exit: the child must not run the parent's atexit
             # handlers or flush its copies of the parent's buffers.

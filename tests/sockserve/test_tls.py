@@ -1,0 +1,167 @@
+"""TLS on every model: the handshake in the request's worker, under one deadline; real clients."""
+
+from __future__ import annotations
+
+import http.server
+import logging
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sockserve.core import DatagramRequestHandler
+from sockserve.inet import UDPServer
+from tests.conftest import WAIT
+
+from .admission import (
+    CONCURRENT,
+    MODELS,
+    AsyncSaysWho,
+    Authority,
+    ask_over_tls,
+    build,
+    connect,
+)
+
+Serve = Callable[..., threading.Thread]
+
+
+@pytest.fixture(scope="module")
+def authority() -> Authority:
+    return Authority()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_stream_handler_works_unchanged_over_tls(
+    model: str, authority: Authority, serve: Serve
+) -> None:
+    with build(model, ssl_context=authority.server_context()) as server:
+        serve(server)
+        for _ in range(3):
+            reply = ask_over_tls(server.server_address, authority.client_context(), b"hi\n")
+            assert reply.startswith("hi ('127.0.0.1', ")
+            assert reply.endswith(" None\n")  # no client certificate asked for
+
+
+@pytest.mark.parametrize("model", ["sync", "pool", "trio"])
+def test_a_required_client_certificate_is_checked_and_readable(
+    model: str, authority: Authority, serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    context = authority.server_context(require_client_certificate=True)
+    with build(model, ssl_context=context) as server:
+        serve(server)
+        with_certificate = authority.client_context("alice@example.org")
+        assert ask_over_tls(server.server_address, with_certificate, b"hi\n").endswith(
+            " alice@example.org\n"
+        )
+        with (
+            caplog.at_level(logging.WARNING, "sockserve.core"),
+            pytest.raises((ssl.SSLError, ConnectionError, EOFError)),
+        ):
+            ask_over_tls(server.server_address, authority.client_context(), b"hi\n")
+        deadline = time.monotonic() + WAIT
+        while server.request_counts().refused < 1:
+            assert time.monotonic() < deadline, server.request_counts()
+            time.sleep(0.01)
+    assert "TLS handshake failed" in caplog.text
+
+
+@pytest.mark.parametrize("model", CONCURRENT)
+def test_a_stalled_handshake_delays_no_other_client_and_is_cut_at_its_deadline(
+    model: str, authority: Authority, serve: Serve
+) -> None:
+    with build(model, ssl_context=authority.server_context(), handshake_timeout=1.0) as server:
+        serve(server)
+        with connect(server.server_address) as stalled:
+            stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and no more
+            started = time.monotonic()
+            reply = ask_over_tls(server.server_address, authority.client_context(), b"hi\n")
+            assert reply.startswith("hi ")
+            assert time.monotonic() - started < 0.9  # served while the other one stalls
+            assert stalled.recv(16) == b""  # closed at the handshake's deadline
+            assert 0.9 < time.monotonic() - started < WAIT / 2
+
+
+def test_the_sync_server_bounds_a_stalled_handshake_then_serves_on(
+    authority: Authority, serve: Serve
+) -> None:
+    with build("sync", ssl_context=authority.server_context(), handshake_timeout=0.3) as server:
+        serve(server)
+        with connect(server.server_address) as stalled:
+            assert stalled.recv(16) == b""  # sent nothing at all: cut at 0.3 s
+        reply = ask_over_tls(server.server_address, authority.client_context(), b"next\n")
+        assert reply.startswith("next ")
+        counts = server.request_counts()
+        assert (counts.refused, counts.completed) == (1, 1)
+
+
+def test_async_handlers_cannot_use_tls_yet_and_say_so(authority: Authority) -> None:
+    server = build("trio", AsyncSaysWho, ssl_context=authority.server_context())
+    with server, pytest.raises(ValueError, match="async handlers cannot use it yet"):
+        server.handle_request()
+
+
+def test_tls_on_a_datagram_server_is_a_clear_error(authority: Authority) -> None:
+    errors: list[BaseException | None] = []
+
+    class Quiet(UDPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            errors.append(sys.exc_info()[1])
+
+    with Quiet(("127.0.0.1", 0), DatagramRequestHandler) as server:
+        server.ssl_context = authority.server_context()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.sendto(b"x", server.server_address)
+            server.handle_request()
+    assert "ssl_context is for stream servers" in str(errors[0])
+
+
+def test_http_server_handlers_over_tls_with_curl(
+    authority: Authority, serve: Serve, tmp_path: Path
+) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (.ci/run installs it)")
+    (tmp_path / "index.txt").write_text("served over TLS\n")
+    ca = tmp_path / "ca.pem"
+    authority.ca.cert_pem.write_to_path(str(ca))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args, directory=str(tmp_path))  # type: ignore[arg-type]
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with build("threading", Quiet, ssl_context=authority.server_context()) as server:
+        serve(server)
+        url = f"https://127.0.0.1:{server.server_address[1]}/index.txt"
+        done = subprocess.run(
+            ["curl", "--silent", "--show-error", "--cacert", str(ca), "--max-time", "10", url],
+            capture_output=True,
+            text=True,
+            timeout=WAIT * 2,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "served over TLS\n"
+
+
+def test_openssl_s_client_is_served(authority: Authority, serve: Serve, tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (.ci/run installs it)")
+    ca = tmp_path / "ca.pem"
+    authority.ca.cert_pem.write_to_path(str(ca))
+    with build("pool", ssl_context=authority.server_context()) as server:
+        serve(server)
+        command = [
+            "openssl", "s_client", "-quiet", "-verify_return_error", "-CAfile", str(ca),
+            "-verify_ip", "127.0.0.1", "-connect", f"127.0.0.1:{server.server_address[1]}",
+        ]  # fmt: skip
+        done = subprocess.run(command, input=b"from openssl\n", capture_output=True, timeout=WAIT)
+    assert done.stdout.startswith(b"from openssl ('127.0.0.1', "), done.stderr
