@@ -64,8 +64,13 @@ class AsyncSaysWho(AsyncStreamRequestHandler):
         await self.send(f"{line.decode().strip()} {self.client_address!r} None\n".encode())
 
 
-def build(model: str, handler: Callable[..., object] = SaysWho, **settings: object) -> TCPServer:
-    """A server of ``model`` on 127.0.0.1, with ``settings`` as its attributes."""
+def build(model: str, handler: Callable[..., object] = SaysWho, /, **settings: object) -> TCPServer:
+    """A server of ``model`` on 127.0.0.1, with ``settings`` as its attributes.
+
+    ``model`` "trio-async" is the trio backend with `AsyncSaysWho`.
+    """
+    if model == "trio-async":
+        model, handler = "trio", AsyncSaysWho
     cls: type[TCPServer] = type(f"{model}Server", (MODELS[model],), dict(settings))
     return cls(("127.0.0.1", 0), handler)
 

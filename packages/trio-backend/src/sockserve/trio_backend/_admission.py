@@ -76,8 +76,8 @@ async def _read_header(sock: _socket.socket, limit: int) -> bytes:
 
 async def _receive(sock: _socket.socket, size: int, flags: int) -> bytes:
     while True:
-        try:
-            data = sock.recv(size, flags)
+        try:  # MSG_DONTWAIT: the connection may still be in blocking mode here
+            data = sock.recv(size, flags | _socket.MSG_DONTWAIT)
         except BlockingIOError:
             await trio.lowlevel.wait_readable(sock)
             continue
