@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -17,7 +19,7 @@ import pytest
 
 from sockserve.core import NetworkAccess, ProxyProtocol, RequestCounts
 from sockserve.inet import TCPServer
-from tests.conftest import WAIT
+from tests.conftest import WAIT, script_server
 
 from .admission import (
     CONCURRENT,
@@ -263,3 +265,36 @@ def test_behind_haproxy_on_a_unix_socket(serve: Serve, haproxy: Callable[[str, s
                 assert reply == f"hi {client.getsockname()!r} None\n"
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+PREFORK = """
+import signal
+from sockserve.core import NetworkAccess, ProxyProtocol
+from sockserve.mixins import Prefork
+from tests.sockserve.admission import PoolServer, SaysWho
+
+class Server(PoolServer):
+    proxy_protocol = ProxyProtocol(["127.0.0.1"])
+    access = NetworkAccess(deny=["192.0.2.66"])
+
+server = Server(("127.0.0.1", 0), SaysWho)
+with Prefork(server, workers=2, drain_timeout=5) as prefork:
+    print(server.server_address[1], flush=True)
+    prefork.serve_forever()
+    print(prefork.request_counts(), flush=True)
+"""
+
+
+def test_prefork_workers_admit_connections_as_every_model_does() -> None:
+    with script_server(PREFORK) as (process, port):
+        address = ("127.0.0.1", int(port))
+        for _ in range(4):
+            assert ask(address, header_v1("192.0.2.7", 9) + b"hi\n") == "hi ('192.0.2.7', 9) None\n"
+        with contextlib.suppress(ConnectionResetError):
+            assert ask(address, header_v1("192.0.2.66", 9) + b"hi\n") == ""
+        time.sleep(0.3)  # the workers' counters reach the supervisor every 0.1 s
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT) == 0
+        assert process.stdout is not None
+        final = process.stdout.read()
+    assert "accepted=5, active=0, completed=4, failed=0, refused=1, cut=0" in final
