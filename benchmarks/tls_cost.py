@@ -41,11 +41,12 @@ SOCKSERVE = (
 from sockserve.core import BaseRequestHandler
 from sockserve.inet import TCPServer
 from sockserve.mixins import ForkingMixIn, ThreadingMixIn, ThreadPoolMixIn
-from sockserve.trio_backend import TrioMixIn
+from sockserve.trio_backend import AsyncBaseRequestHandler, TrioMixIn
 mixins = {{"sync": (), "threading": (ThreadingMixIn,), "pool": (ThreadPoolMixIn,),
-          "forking": (ForkingMixIn,), "trio-sync": (TrioMixIn,)}}
+          "forking": (ForkingMixIn,), "trio-sync": (TrioMixIn,), "trio": (TrioMixIn,)}}
 Server = type("Server", (*mixins[{model!r}], TCPServer), {{"ssl_context": context}})
-server = Server(("127.0.0.1", 0), BaseRequestHandler)
+handler = AsyncBaseRequestHandler if {model!r} == "trio" else BaseRequestHandler
+server = Server(("127.0.0.1", 0), handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """
@@ -102,7 +103,7 @@ asyncio.run(main())
 SERVERS = {
     "stdlib-threading (wrap in get_request)": STDLIB,
     **{f"sockserve-{m}": SOCKSERVE.format(model=m) for m in
-       ("sync", "threading", "pool", "forking", "trio-sync")},
+       ("sync", "threading", "pool", "forking", "trio-sync", "trio")},
     "trio (serve_ssl_over_tcp)": TRIO,
     "asyncio (start_server ssl=)": ASYNCIO,
 }  # fmt: skip

@@ -18,12 +18,12 @@ import pytest
 
 from sockserve.core import DatagramRequestHandler
 from sockserve.inet import UDPServer
+from sockserve.trio_backend import AsyncStreamRequestHandler, TrioMixIn
 from tests.conftest import WAIT
 
 from .admission import (
     CONCURRENT,
     MODELS,
-    AsyncSaysWho,
     Authority,
     ask_over_tls,
     build,
@@ -38,7 +38,7 @@ def authority() -> Authority:
     return Authority()
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", [*MODELS, "trio-async"])
 def test_a_stream_handler_works_unchanged_over_tls(
     model: str, authority: Authority, serve: Serve
 ) -> None:
@@ -73,7 +73,7 @@ def test_a_required_client_certificate_is_checked_and_readable(
     assert "TLS handshake failed" in caplog.text
 
 
-@pytest.mark.parametrize("model", CONCURRENT)
+@pytest.mark.parametrize("model", [*CONCURRENT, "trio-async"])
 def test_a_stalled_handshake_delays_no_other_client_and_is_cut_at_its_deadline(
     model: str, authority: Authority, serve: Serve
 ) -> None:
@@ -102,10 +102,34 @@ def test_the_sync_server_bounds_a_stalled_handshake_then_serves_on(
         assert (counts.refused, counts.completed) == (1, 1)
 
 
-def test_async_handlers_cannot_use_tls_yet_and_say_so(authority: Authority) -> None:
-    server = build("trio", AsyncSaysWho, ssl_context=authority.server_context())
-    with server, pytest.raises(ValueError, match="async handlers cannot use it yet"):
-        server.handle_request()
+async def test_an_async_handler_reads_lines_and_large_replies_over_tls(
+    authority: Authority,
+) -> None:
+    import trio
+
+    big = b"z" * 300_000  # more than one TLS record, more than a socket buffer
+
+    class Big(AsyncStreamRequestHandler):
+        async def handle(self) -> None:
+            while line := await self.receive_line():
+                await self.send(line.upper() + big)
+
+    server = build("trio", Big, ssl_context=authority.server_context())
+    assert isinstance(server, TrioMixIn)
+    with server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            tcp = await trio.open_tcp_stream(*address)
+            tls = trio.SSLStream(tcp, authority.client_context(), server_hostname="127.0.0.1")
+            async with tls:
+                for word in (b"one\n", b"two\n"):
+                    await tls.send_all(word)
+                    expected = word.upper() + big
+                    received = b""
+                    while len(received) < len(expected):
+                        received += await tls.receive_some()
+                    assert received == expected
+            nursery.cancel_scope.cancel()
 
 
 def test_tls_on_a_datagram_server_is_a_clear_error(authority: Authority) -> None:

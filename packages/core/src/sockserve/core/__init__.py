@@ -40,6 +40,7 @@ from ._serve_request import in_worker_of as in_worker_of
 from ._serve_request import serve_request as serve_request
 from ._settings import check_idle_timeout as check_idle_timeout
 from ._settings import check_limit as check_limit
+from ._settings import check_seconds as check_seconds
 from ._settings import drain_grace as drain_grace
 from ._signals import drain_on_signals as drain_on_signals
 from ._socket_server import DatagramServer as DatagramServer
@@ -87,6 +88,7 @@ __all__ = [
     "adopt_ticket",
     "check_idle_timeout",
     "check_limit",
+    "check_seconds",
     "cut_connection",
     "drain_grace",
     "drain_on_signals",

@@ -1,13 +1,15 @@
-"""The async twin of the core's admission, for async handlers: PROXY header, access control.
+"""The async twin of the core's admission, for async handlers: PROXY header, access, TLS.
 
-The steps and their order are the core's (`sockserve.core` ``admit``); only
-the reading of a PROXY header waits here, in the request's own task, so
-that a slow header holds no thread and delays no other client.
+The steps and their order are the core's (`sockserve.core` ``admit``); the
+reading of a PROXY header and the TLS handshake wait here, in the
+request's own task, so that a slow client holds no thread and delays no
+other one.
 """
 
 from __future__ import annotations
 
 import socket as _socket
+import ssl  # trio imports it anyway (trio.SSLStream)
 from typing import TYPE_CHECKING
 
 import trio
@@ -17,6 +19,7 @@ from sockserve.core import (
     AdmissionError,
     ProxyProtocol,
     RequestT,
+    check_seconds,
     parse_proxy_header,
     proxy_header_length,
 )
@@ -29,24 +32,66 @@ __all__ = ["admit_async"]
 
 async def admit_async(
     server: TrioMixIn[RequestT, AddressT], request: RequestT, client_address: AddressT
-) -> AddressT:
-    """Run the server's PROXY and access steps; return the address to handle.
+) -> tuple[RequestT, AddressT]:
+    """Run the server's admission steps; return the request and address to handle.
+
+    The request becomes a non-blocking ``ssl.SSLSocket`` after a TLS handshake.
 
     Raises:
         AdmissionError: A step refused the connection.
-        ValueError: A PROXY header was asked of a datagram server.
+        ValueError: A PROXY header or TLS was asked of a datagram server, or
+            ``handshake_timeout`` is not above 0.
+        TypeError: ``handshake_timeout`` is not a number.
     """
     proxy = server.proxy_protocol
     if proxy is not None:
-        if not isinstance(request, _socket.socket):
-            raise ValueError("proxy_protocol is for stream servers; this server gets datagrams")
-        client_address = await _read_proxy_header(proxy, request, client_address)
+        sock = _stream_socket(request, "proxy_protocol")
+        client_address = await _read_proxy_header(proxy, sock, client_address)
     access = server.access
     if access is not None:
         reason = access(request, client_address)
         if reason is not None:
             raise AdmissionError(f"access denied: {reason}")
-    return client_address
+    context = server.ssl_context
+    if context is not None:
+        sock = _stream_socket(request, "ssl_context")
+        timeout = check_seconds(server.handshake_timeout, "handshake_timeout")
+        request = await _tls_handshake(context, sock, timeout)  # type: ignore[assignment]  # a stream request
+    return request, client_address
+
+
+def _stream_socket(request: object, option: str) -> _socket.socket:
+    if not isinstance(request, _socket.socket):
+        raise ValueError(f"{option} is for stream servers; this server gets datagrams")
+    return request
+
+
+async def _tls_handshake(
+    context: ssl.SSLContext, sock: _socket.socket, timeout: float
+) -> ssl.SSLSocket:
+    tls = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    try:
+        tls.setblocking(False)
+        with trio.move_on_after(timeout):
+            await _handshake(tls)
+            return tls
+        raise AdmissionError(f"TLS handshake not done within {timeout:g} s")
+    except BaseException:
+        tls.close()
+        raise
+
+
+async def _handshake(tls: ssl.SSLSocket) -> None:
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            await trio.lowlevel.wait_readable(tls)
+        except ssl.SSLWantWriteError:
+            await trio.lowlevel.wait_writable(tls)
+        except (ssl.SSLError, OSError) as exc:
+            raise AdmissionError(f"TLS handshake failed: {exc}") from None
 
 
 async def _read_proxy_header(

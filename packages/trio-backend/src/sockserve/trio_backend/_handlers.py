@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import socket as _socket
+import sys
 from typing import TYPE_CHECKING, ClassVar, Generic
 
 import trio
@@ -67,7 +68,8 @@ class AsyncBaseRequestHandler(Generic[RequestT, ServerT, AddressT]):
 class AsyncStreamRequestHandler(AsyncBaseRequestHandler[StreamRequest, ServerT, AddressT]):
     """A handler for one connection, which it reads and writes through `stream`.
 
-    ``self.stream`` is a trio stream (``trio.abc.HalfCloseableStream``), so
+    ``self.stream`` is a trio stream (``trio.abc.HalfCloseableStream``; over
+    TLS when the server has an ``ssl_context``, its handshake done), so
     trio-ecosystem protocol libraries such as h11 can drive it; `receive_line`,
     `receive_exactly` and `send` cover simple protocols. The server closes the
     connection after `finish`.
@@ -84,7 +86,7 @@ class AsyncStreamRequestHandler(AsyncBaseRequestHandler[StreamRequest, ServerT, 
 
     def __init__(self, request: StreamRequest, client_address: AddressT, server: ServerT) -> None:
         super().__init__(request, client_address, server)
-        self.stream = BufferedSocketStream(request, max_size=self.max_size)
+        self.stream = _stream_for(request, self.max_size)
 
     async def receive_line(self, max_size: int | None = None) -> bytes:
         """Return the next line, its newline included (``b""`` at end of file).
@@ -138,6 +140,16 @@ class AsyncDatagramRequestHandler(AsyncBaseRequestHandler[DatagramRequest, Serve
                 continue
             break
         await cancel_shielded_checkpoint()
+
+
+def _stream_for(request: StreamRequest, max_size: int) -> BufferedSocketStream:
+    """The stream over a connection: a TLS one if the server's admission wrapped it."""
+    ssl = sys.modules.get("ssl")  # not imported: no connection can be TLS
+    if ssl is not None and isinstance(request, ssl.SSLSocket):
+        from ._tls_stream import TLSSocketStream
+
+        return TLSSocketStream(request, max_size=max_size)
+    return BufferedSocketStream(request, max_size=max_size)
 
 
 #: How long a reply waits, on a full buffer, when another handler already waits on the socket.

@@ -39,8 +39,7 @@ class Plan:
         Raises:
             TypeError: ``max_connections``, ``max_threads`` or ``idle_timeout``
                 is not a number.
-            ValueError: One of them is out of range, or ``ssl_context`` is set
-                for async handlers.
+            ValueError: One of them is out of range.
         """
         is_stream = server.socket.type == _socket.SOCK_STREAM
         is_async = is_async_handler(server.RequestHandlerClass)
@@ -52,9 +51,4 @@ class Plan:
             if threads is None:
                 raise ValueError("max_threads must be a positive int, got None")
             limit = threads if limit is None else min(limit, threads)
-        if is_async and server.ssl_context is not None:
-            raise ValueError(
-                "ssl_context is for sync handlers on the trio backend for now (their TLS "
-                "handshake runs in their worker thread); async handlers cannot use it yet"
-            )
         return cls(is_stream, is_async, limit, check_idle_timeout(server.idle_timeout))

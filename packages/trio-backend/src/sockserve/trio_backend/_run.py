@@ -92,7 +92,8 @@ async def serve_request_async(
     """The async twin of the core's ``serve_request``: verify, handle, report, shut down.
 
     ``verify_request`` runs here, in the request's own task, then the
-    core's admission steps (PROXY header, access control: `admit_async`). An
+    core's admission steps (PROXY header, access control, TLS handshake:
+    `admit_async`). An
     `Exception` goes to ``handle_error``; a cancellation is not reported (an
     idle timeout's counts as completed; a drain's, as cut). The ticket ends
     with the outcome.
@@ -101,7 +102,7 @@ async def serve_request_async(
     try:
         if server.verify_request(request, client_address):
             if has_admission_steps(server):
-                client_address = await admit_async(server, request, client_address)
+                request, client_address = await admit_async(server, request, client_address)
             await server.finish_request_async(request, client_address)
             outcome = _COMPLETED
         else:
