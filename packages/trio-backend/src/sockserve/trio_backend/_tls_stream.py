@@ -10,7 +10,8 @@ whichever direction TLS needs.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from trio.lowlevel import (
     cancel_shielded_checkpoint,
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TLSSocketStream"]
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 
 class TLSSocketStream(BufferedSocketStream):
     """A `BufferedSocketStream` over an ``ssl.SSLSocket`` (handshake done, non-blocking).
@@ -39,35 +43,18 @@ class TLSSocketStream(BufferedSocketStream):
         self._receiving = True
         try:
             await checkpoint_if_cancelled()
-            data = await self._receive_when_tls_can(size)
+            try:
+                data: bytes = await self._when_tls_can(self._socket.recv, size)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):  # the peer ended its session
+                data = b""
             await cancel_shielded_checkpoint()
             self.activity += 1
             return data
         finally:
             self._receiving = False
 
-    async def _receive_when_tls_can(self, size: int) -> bytes:
-        sock = self._socket
-        while True:
-            try:
-                return sock.recv(size)
-            except ssl.SSLWantReadError:
-                await wait_readable(sock)
-            except ssl.SSLWantWriteError:
-                await wait_writable(sock)
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""
-            except OSError as exc:
-                raise _stream_error(exc) from exc
-
     async def send_all(self, data: Buffer) -> None:
-        """Send all of ``data`` over TLS; wait while TLS or the socket cannot take more.
-
-        Raises:
-            trio.BusyResourceError: Another task is sending.
-            trio.ClosedResourceError: The stream was closed, or `send_eof` called.
-            trio.BrokenResourceError: The connection failed.
-        """
+        """As `BufferedSocketStream.send_all`, over TLS: waits for whatever TLS needs."""
         self._check_can_send()
         self._sending = True
         try:
@@ -75,20 +62,27 @@ class TLSSocketStream(BufferedSocketStream):
             with memoryview(data) as view, view.cast("B") as octets:
                 sent = 0
                 while sent < len(octets):
-                    sent += await self._send_when_tls_can(octets[sent:])
+                    sent += await self._when_tls_can(self._socket.send, octets[sent:])
                     self.activity += 1
             await cancel_shielded_checkpoint()
         finally:
             self._sending = False
 
-    async def _send_when_tls_can(self, octets: memoryview) -> int:
-        sock = self._socket
+    async def _when_tls_can(self, operation: Callable[[T], R], argument: T) -> R:
+        """``operation(argument)``, retried once the socket can do what TLS wants of it.
+
+        Raises:
+            ssl.SSLZeroReturnError, ssl.SSLEOFError: The peer ended its session.
+            trio.BrokenResourceError, trio.ClosedResourceError: The connection failed.
+        """
         while True:
             try:
-                return sock.send(octets)
-            except ssl.SSLWantWriteError:
-                await wait_writable(sock)
+                return operation(argument)
             except ssl.SSLWantReadError:
-                await wait_readable(sock)
+                await wait_readable(self._socket)
+            except ssl.SSLWantWriteError:
+                await wait_writable(self._socket)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                raise
             except OSError as exc:
                 raise _stream_error(exc) from exc
