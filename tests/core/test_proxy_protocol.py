@@ -159,7 +159,7 @@ def test_bad_settings_are_clear_errors() -> None:
         ProxyProtocol(["10.0.0.300/8"])
     with pytest.raises(TypeError, match="one string"):
         ProxyProtocol("10.0.0.0/8")
-    with pytest.raises(ValueError, match="more than 0"):
+    with pytest.raises(ValueError, match="above 0"):
         ProxyProtocol(["10.0.0.0/8"], timeout=0)
     with pytest.raises(ValueError, match="at least 107"):
         ProxyProtocol(["10.0.0.0/8"], max_size=50)
@@ -180,3 +180,46 @@ def test_network_access_lets_in_the_allowed_and_keeps_out_the_denied() -> None:
     assert access(None, ("127.0.0.2", 1)) == "its network is denied"
     assert access(None, ("192.0.2.1", 1)) == "its network is not allowed"
     assert NetworkAccess(deny=["192.0.2.0/24"])(None, ("198.51.100.1", 1)) is None
+
+
+def test_a_v2_header_for_a_unix_client_keeps_the_proxys_address_on_an_ip_server() -> None:
+    proxy = ProxyProtocol(["127.0.0.1"])
+    unix_client = v2(1, 0x31, b"/run/c.sock".ljust(108, b"\0") + bytes(108))
+    with (
+        socket.create_server(("127.0.0.1", 0)) as listener,
+        socket.create_connection(listener.getsockname()) as client,
+    ):
+        connection, peer = listener.accept()
+        with connection:
+            client.sendall(unix_client)
+            assert proxy.read(connection, peer) == peer
+
+
+def test_a_v2_header_for_a_datagram_is_refused_on_a_stream() -> None:
+    udp = v2(1, 0x12, socket.inet_aton("192.0.2.7") + bytes(4) + struct.pack("!HH", 1, 2))
+    with pytest.raises(AdmissionError, match="datagram"):
+        parse(udp)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"PROXY TCP6 fe80::1%eth0 2001:db8::1 5 443\r\n",  # a scope is no client address
+        b"PROXY TCP4 192.0.2.7 not-an-address 5 443\r\n",
+    ],
+)
+def test_v1_addresses_are_checked_both_ways(header: bytes) -> None:
+    with pytest.raises(AdmissionError, match="malformed"):
+        parse(header)
+
+
+def test_networks_written_in_ipv4_mapped_form_match_ipv4_clients() -> None:
+    networks = Networks(["::ffff:10.0.0.0/104"])
+    assert ("10.0.0.1", 1) in networks
+    assert ("::ffff:10.0.0.1", 1, 0, 0) in networks
+    assert ("11.0.0.1", 1) not in networks
+
+
+def test_an_infinite_timeout_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        ProxyProtocol(["127.0.0.1"], timeout=float("inf"))

@@ -191,3 +191,41 @@ def test_systemd_socket_activation_of_a_datagram_socket(
         client.sendto(b"activated", ("127.0.0.1", port))
         assert client.recv(16) == b"activated"
     assert process.wait(WAIT) == 0
+
+
+def test_a_failed_adoption_leaves_the_descriptor_to_its_owner() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+        datagram.bind(("127.0.0.1", 0))
+        with pytest.raises(ValueError, match="SOCK_DGRAM"):
+            TCPServer.from_fd(datagram.fileno(), Hello)
+        assert datagram.getsockname()[1] > 0  # still open: not closed by the failed attempt
+
+
+NON_SOCKETS = """
+import os, socket
+from sockserve.core import BaseRequestHandler, activated_sockets
+from sockserve.inet import TCPServer, UDPServer
+
+read_end, write_end = os.pipe()  # systemd's store may pass descriptors that are no sockets
+listener = socket.create_server(("127.0.0.1", 0))
+os.dup2(read_end, 3)
+os.dup2(listener.fileno(), 4)
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="2", LISTEN_FDNAMES="store:web")
+try:
+    UDPServer.from_systemd(BaseRequestHandler, name="web")
+except ValueError as exc:
+    print("wrong kind:", exc)
+print(sorted(activated_sockets()))  # still there for the right server
+with TCPServer.from_systemd(BaseRequestHandler, name="web") as server:
+    print(server.socket.fileno(), sorted(activated_sockets()))
+"""
+
+
+def test_activation_skips_descriptors_that_are_not_sockets_and_keeps_unadopted_ones() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", NON_SOCKETS], capture_output=True, text=True, timeout=WAIT
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("wrong kind: UDPServer serves AF_INET SOCK_DGRAM")
+    assert lines[1:] == ["['web']", "4 []"]

@@ -298,3 +298,15 @@ def test_prefork_workers_admit_connections_as_every_model_does() -> None:
         assert process.stdout is not None
         final = process.stdout.read()
     assert "accepted=5, active=0, completed=4, failed=0, refused=1, cut=0" in final
+
+
+def test_a_refusal_after_a_header_is_logged_with_the_real_address(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy, access = ProxyProtocol(LOOPBACK), NetworkAccess(deny=["192.0.2.66"])
+    with build("sync", proxy_protocol=proxy, access=access) as server:
+        serve(server)
+        with caplog.at_level(logging.WARNING, "sockserve.core"):
+            assert closed_unanswered(server, header_v1("192.0.2.66", 4321) + b"hi\n")
+            wait_for(server, lambda c: c.refused == 1)
+    assert "refused the connection from ('192.0.2.66', 4321): access denied" in caplog.text

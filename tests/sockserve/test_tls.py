@@ -7,6 +7,7 @@ import logging
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -25,6 +26,8 @@ from .admission import (
     CONCURRENT,
     MODELS,
     Authority,
+    SaysWho,
+    SyncServer,
     ask_over_tls,
     build,
     connect,
@@ -189,3 +192,52 @@ def test_openssl_s_client_is_served(authority: Authority, serve: Serve, tmp_path
         ]  # fmt: skip
         done = subprocess.run(command, input=b"from openssl\n", capture_output=True, timeout=WAIT)
     assert done.stdout.startswith(b"from openssl ('127.0.0.1', "), done.stderr
+
+
+def test_a_client_that_resets_before_its_handshake_is_refused_not_reported(
+    authority: Authority, serve: Serve
+) -> None:
+    errors: list[object] = []
+
+    class Quiet(SyncServer):
+        ssl_context = authority.server_context()
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            errors.append(sys.exc_info()[1])
+
+    with Quiet(("127.0.0.1", 0), SaysWho) as server:
+        with connect(server.server_address) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        server.handle_request()  # the reset connection
+        assert errors == []
+        assert server.request_counts().refused == 1
+
+
+async def test_send_eof_over_tls_keeps_receiving_through_tls(authority: Authority) -> None:
+    import trio
+
+    heard: list[bytes] = []
+
+    class HalfCloses(AsyncStreamRequestHandler):
+        async def handle(self) -> None:
+            await self.receive_line()
+            await self.send(b"bye\n")
+            await self.stream.send_eof()
+            heard.append(await self.receive_line())
+
+    server = build("trio", HalfCloses, ssl_context=authority.server_context())
+    assert isinstance(server, TrioMixIn)
+    with server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            tcp = await trio.open_tcp_stream(*address)
+            tls = trio.SSLStream(tcp, authority.client_context(), server_hostname="127.0.0.1")
+            await tls.send_all(b"hi\n")
+            assert await tls.receive_some() == b"bye\n"
+            await tls.send_all(b"still here\n")  # after the server's FIN, through TLS
+            with trio.fail_after(WAIT):
+                while not heard:
+                    await trio.sleep(0.01)
+            await tls.aclose()
+            nursery.cancel_scope.cancel()
+    assert heard == [b"still here\n"]

@@ -10,6 +10,7 @@ concurrency model shares: the steps of a request in its worker
 """
 
 from ._access import NetworkAccess as NetworkAccess
+from ._admission import check_access as check_access
 from ._admission import log_refusal as log_refusal
 from ._adopt import activated_sockets as activated_sockets
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
@@ -86,6 +87,7 @@ __all__ = [
     "Waker",
     "activated_sockets",
     "adopt_ticket",
+    "check_access",
     "check_idle_timeout",
     "check_limit",
     "check_seconds",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ._ledger import Ticket
     from ._types import AddressT, RequestT
 
-__all__ = ["admit", "log_refusal", "stream_socket"]
+__all__ = ["admit", "check_access", "log_refusal", "stream_socket"]
 
 logger = logging.getLogger("sockserve.core")
 
@@ -47,21 +47,33 @@ def admit(
     proxy = server.proxy_protocol
     if proxy is not None:
         client_address = proxy.read(stream_socket(request, "proxy_protocol"), client_address)  # type: ignore[assignment]  # the client's real address
+    try:
+        check_access(server, request, client_address)
+        context = server.ssl_context
+        if context is not None:
+            from .tls import tls_handshake  # ssl is imported only by servers that use it
+
+            sock = stream_socket(request, "ssl_context")
+            timeout = check_seconds(server.handshake_timeout, "handshake_timeout")
+            retarget = None if ticket is None else ticket.retarget
+            request = tls_handshake(context, sock, timeout, retarget)  # type: ignore[assignment]  # a stream request
+    except AdmissionError as refusal:
+        refusal.client_address = client_address  # the real one, for the log line
+        raise
+    return request, client_address
+
+
+def check_access(server: BaseServer[RequestT, AddressT], request: object, address: object) -> None:
+    """Refuse the connection if the server's ``access`` says so.
+
+    Raises:
+        AdmissionError: Access denied, and why.
+    """
     access = server.access
     if access is not None:
-        reason = access(request, client_address)
+        reason = access(request, address)  # type: ignore[arg-type]  # the server's own types
         if reason is not None:
             raise AdmissionError(f"access denied: {reason}")
-    context = server.ssl_context
-    if context is not None:
-        from ._tls import tls_handshake  # ssl is imported only by servers that use it
-
-        sock = stream_socket(request, "ssl_context")
-        timeout = check_seconds(server.handshake_timeout, "handshake_timeout")
-        request = tls_handshake(context, sock, timeout)  # type: ignore[assignment]  # a stream request
-        if ticket is not None:
-            ticket.retarget(request)
-    return request, client_address
 
 
 def stream_socket(request: object, option: str) -> _socket.socket:
@@ -76,5 +88,7 @@ def stream_socket(request: object, option: str) -> _socket.socket:
 
 
 def log_refusal(client_address: object, refusal: AdmissionError) -> None:
-    """Log one line for a connection an admission step refused."""
+    """Log one line for a connection an admission step refused (from its real address)."""
+    if refusal.client_address is not None:
+        client_address = refusal.client_address
     logger.warning("refused the connection from %s: %s", client_address, refusal)

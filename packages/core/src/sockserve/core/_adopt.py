@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket as _socket
+import stat
 import threading
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "check_adoptable",
     "require_fd",
     "require_socket",
+    "return_activated_socket",
     "take_activated_socket",
 ]
 
@@ -100,46 +102,69 @@ def activated_sockets() -> dict[str, list[_socket.socket]]:
         return {name: list(socks) for name, socks in _activated.items() if socks}
 
 
-def take_activated_socket(name: str | None) -> _socket.socket:
-    """Remove and return the activated socket called ``name`` (None: the only one).
+def take_activated_socket(name: str | None) -> tuple[str, _socket.socket]:
+    """Remove the activated socket called ``name`` (None: the only one); return its name and it.
 
     Raises:
         RuntimeError: The process was not socket-activated.
         ValueError: No socket has that name, or ``name`` is None and there
             are several.
     """
-    available = activated_sockets()
-    if not available:
-        raise RuntimeError(
-            "no sockets from systemd: LISTEN_PID and LISTEN_FDS are not set for this process"
-        )
-    if name is None:
-        if sum(len(socks) for socks in available.values()) > 1:
+    global _activated
+    with _lock:  # one hold: two servers adopting at once must not take the same socket
+        if _activated is None:
+            _activated = _read_environment()
+        available = {label: socks for label, socks in _activated.items() if socks}
+        if not available:
+            raise RuntimeError(
+                "no sockets from systemd: LISTEN_PID and LISTEN_FDS are not set for this process"
+            )
+        if name is None:
             names = sorted(available)
-            raise ValueError(f"systemd passed several sockets; pick one by name: {names}")
-        name = next(iter(available))
-    if name not in available:
-        raise ValueError(f"systemd passed no socket named {name!r}; it passed {sorted(available)}")
+            if sum(len(socks) for socks in available.values()) > 1:
+                raise ValueError(f"systemd passed several sockets; pick one by name: {names}")
+            name = names[0]
+        if name not in available:
+            passed = sorted(available)
+            raise ValueError(f"systemd passed no socket named {name!r}; it passed {passed}")
+        return name, available[name].pop(0)
+
+
+def return_activated_socket(name: str, sock: _socket.socket) -> None:
+    """Put back a socket `take_activated_socket` gave, that could not be adopted."""
     with _lock:
         assert _activated is not None
-        return _activated[name].pop(0)
+        _activated.setdefault(name, []).insert(0, sock)
 
 
 def _read_environment() -> dict[str, list[_socket.socket]]:
+    """The sockets systemd passed, by name; clears the variables once they are read.
+
+    Descriptors that are not sockets (systemd's file-descriptor store, FIFOs)
+    are left alone: not ours to serve on.
+
+    Raises:
+        ValueError: The variables are malformed (they are then left as they are).
+    """
     pid, count = os.environ.get("LISTEN_PID"), os.environ.get("LISTEN_FDS")
     names = os.environ.get("LISTEN_FDNAMES")
-    for variable in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
-        os.environ.pop(variable, None)
     if pid is None or count is None:
         return {}
     if not (pid.isdigit() and count.isdigit()):
         raise ValueError(f"malformed LISTEN_PID={pid!r} or LISTEN_FDS={count!r}")
+    for variable in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        os.environ.pop(variable, None)
     if int(pid) != os.getpid():
         return {}  # meant for another process (our parent, most likely)
     labels = names.split(":") if names else []
     sockets: dict[str, list[_socket.socket]] = {}
     for index in range(int(count)):
         fd = LISTEN_FDS_START + index
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+        except OSError:  # not open after all
+            continue
         os.set_inheritable(fd, False)
         label = labels[index] if index < len(labels) and labels[index] else "unknown"
         sockets.setdefault(label, []).append(_socket.socket(fileno=fd))

@@ -385,6 +385,7 @@ class BaseServer(Generic[RequestT, AddressT]):
         propagates (the serving loop reports it), as in the stdlib.
         """
         ticket = self._ledger.begin(request)
+        accepted = request
         try:
             if has_admission_steps(self):
                 request, client_address = admit(self, request, client_address, ticket)
@@ -399,17 +400,24 @@ class BaseServer(Generic[RequestT, AddressT]):
         except Exception:
             ticket.end(_FAILED)
             if not ticket.was_cut:
+                self.__shut_wrapped(request, accepted)
                 raise
             # The error is the cut's doing (a drain shut the connection): not reported.
             self.shutdown_request(request)
             return
         except BaseException:
             ticket.end(_FAILED)
+            self.__shut_wrapped(request, accepted)
             raise
         try:
             self.shutdown_request(request)
         finally:
             ticket.end(_COMPLETED)
+
+    def __shut_wrapped(self, request: RequestT, accepted: RequestT) -> None:
+        """Shut a TLS-wrapped request down: the serving loop only knows the one it accepted."""
+        if request is not accepted:
+            self.shutdown_request(request)
 
     def request_counts(self) -> RequestCounts:
         """A snapshot of this server's request counters; never blocks for long.

@@ -99,8 +99,10 @@ def cut_connection(connection: _socket.socket) -> None:
     peer or the handler has already closed needs no cutting.
     """
     # Not contextlib.suppress: this is on the drain path of every connection.
+    # The base class's shutdown: a TLS socket's own would drop its TLS state
+    # while its handler, in another thread, may be reading through it.
     try:  # noqa: SIM105
-        connection.shutdown(_socket.SHUT_RDWR)
+        _socket.socket.shutdown(connection, _socket.SHUT_RDWR)
     except OSError:
         pass
 

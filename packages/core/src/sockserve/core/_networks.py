@@ -34,7 +34,7 @@ class Networks:
             if not isinstance(network, str | ipaddress.IPv4Network | ipaddress.IPv6Network):
                 raise TypeError(f"a network must be a CIDR string, got {network!r}")
             try:
-                parsed.append(ipaddress.ip_network(network))
+                parsed.append(_unmapped(ipaddress.ip_network(network)))
             except ValueError as exc:
                 raise ValueError(f"not an IP network: {network!r} ({exc})") from None
         self.networks: tuple[IPNetwork, ...] = tuple(parsed)
@@ -46,6 +46,18 @@ class Networks:
 
     def __repr__(self) -> str:
         return f"Networks({[str(n) for n in self.networks]!r})"
+
+
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _unmapped(network: IPNetwork) -> IPNetwork:
+    """An IPv4-mapped IPv6 network as the IPv4 one it is (addresses are checked unmapped)."""
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+        mapped = network.network_address.ipv4_mapped
+        assert mapped is not None
+        return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+    return network
 
 
 def ip_of(address: object) -> IPAddress | None:

@@ -30,7 +30,14 @@ _V2_UNIX = struct.Struct("!108s108s")
 
 
 class AdmissionError(Exception):
-    """A connection step refused the connection; the message says why (it is logged)."""
+    """A connection step refused the connection; the message says why (it is logged).
+
+    Attributes:
+        client_address: The client's address as the step knew it (the real
+            one, once a PROXY header gave it); None: the connection's own.
+    """
+
+    client_address: object = None
 
 
 class ProxyProtocol:
@@ -96,8 +103,21 @@ class ProxyProtocol:
             raise AdmissionError(f"the connection failed during its PROXY header: {exc}") from None
         finally:
             sock.settimeout(previous)
+        return self.address_from(header, sock, peer)
+
+    def address_from(self, header: bytes, sock: _socket.socket, peer: object) -> object:
+        """The client address a complete ``header`` on ``sock`` gives (else ``peer``'s).
+
+        A Unix-socket client of the proxy has no address an IP server's
+        handlers could use: the proxy's own stands for it.
+
+        Raises:
+            AdmissionError: The header is malformed.
+        """
         address = parse_header(header)
-        return peer if address is None else address
+        if address is None or (isinstance(address, str) and sock.family != _socket.AF_UNIX):
+            return peer
+        return address
 
 
 def _read_sync(sock: _socket.socket, deadline: float, limit: int) -> bytes:
@@ -175,16 +195,25 @@ def _parse_v1(header: bytes) -> object:
         return None
     if len(fields) != 5 or fields[0] not in (b"TCP4", b"TCP6"):
         raise AdmissionError("malformed PROXY v1 header")
-    protocol, source, _destination, source_port, _destination_port = fields
+    protocol, source, destination, source_port, destination_port = fields
+    version = 4 if protocol == b"TCP4" else 6
     try:
-        ip = ipaddress.ip_address(source.decode("ascii"))
+        ip = _v1_ip(source, version)
+        _v1_ip(destination, version)
         port = _port(source_port)
-        _port(_destination_port)
+        _port(destination_port)
     except (UnicodeDecodeError, ValueError):
         raise AdmissionError("malformed PROXY v1 header") from None
-    if ip.version != (4 if protocol == b"TCP4" else 6):
-        raise AdmissionError("malformed PROXY v1 header: the address is not of its family")
     return _ip_address(ip, port)
+
+
+def _v1_ip(field: bytes, version: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    if b"%" in field:  # a scope ("fe80::1%eth0") is the proxy's business, not an address here
+        raise ValueError("a scoped address")
+    ip = ipaddress.ip_address(field.decode("ascii"))
+    if ip.version != version:
+        raise ValueError("an address not of the header's family")
+    return ip
 
 
 def _port(field: bytes) -> int:
@@ -200,6 +229,8 @@ def _parse_v2(header: bytes) -> object:
         raise AdmissionError("malformed PROXY v2 header: unknown version or command")
     if command == 0 or family == 0:  # LOCAL (a health check), or UNSPEC
         return None
+    if family & 0x0F != 1:
+        raise AdmissionError("PROXY v2 header for a datagram, on a stream connection")
     body = header[_V2_FIXED.size :]
     transport = family >> 4
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["check_idle_timeout", "check_limit", "check_seconds", "drain_grace"]
 
 
@@ -48,14 +50,15 @@ def check_idle_timeout(timeout: object) -> float | None:
 
 
 def check_seconds(value: object, name: str) -> float:
-    """Check a timeout setting (``handshake_timeout``, a PROXY header's): seconds above 0.
+    """Check a timeout setting (``handshake_timeout``, a PROXY header's): finite seconds above 0.
 
     Raises:
         TypeError: ``value`` is not a number.
-        ValueError: ``value`` is not above 0.
+        ValueError: ``value`` is not above 0, or is infinite (None means no
+            timeout, where one is optional).
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if not value > 0:
-        raise ValueError(f"{name} must be more than 0 seconds, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number of seconds above 0, got {value!r}")
     return float(value)

@@ -10,7 +10,13 @@ import socket as _socket
 from collections.abc import Callable
 from typing import ClassVar, Self
 
-from ._adopt import check_adoptable, require_fd, require_socket, take_activated_socket
+from ._adopt import (
+    check_adoptable,
+    require_fd,
+    require_socket,
+    return_activated_socket,
+    take_activated_socket,
+)
 from ._base_server import BaseServer
 from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
 
@@ -89,7 +95,11 @@ class SocketServer(BaseServer[RequestT, AddressT]):
         server.socket = sock
         server.server_address = address
         if sock.type == _socket.SOCK_STREAM and not _is_listening(sock):
-            server.server_activate()
+            try:
+                server.server_activate()
+            except BaseException:
+                server.server_close()  # the server owns the socket now
+                raise
         return server
 
     @classmethod
@@ -105,7 +115,13 @@ class SocketServer(BaseServer[RequestT, AddressT]):
             OSError: ``fd`` is not an open socket.
             ValueError: As `from_socket`.
         """
-        return cls.from_socket(_socket.socket(fileno=require_fd(fd)), RequestHandlerClass)
+        sock = _socket.socket(fileno=require_fd(fd))
+        try:
+            return cls.from_socket(sock, RequestHandlerClass)
+        except BaseException:
+            if sock.fileno() != -1:
+                sock.detach()  # not adopted: the descriptor is still the caller's
+            raise
 
     @classmethod
     def from_systemd(
@@ -126,7 +142,13 @@ class SocketServer(BaseServer[RequestT, AddressT]):
             ValueError: No socket has that name, or several were passed and
                 ``name`` is None; or as `from_socket`.
         """
-        return cls.from_socket(take_activated_socket(name), RequestHandlerClass)
+        label, sock = take_activated_socket(name)
+        try:
+            return cls.from_socket(sock, RequestHandlerClass)
+        except BaseException:
+            if sock.fileno() != -1:
+                return_activated_socket(label, sock)  # another server may adopt it
+            raise
 
     def _family(self) -> int:
         """The family of the socket to create: `address_family` here; IP servers infer it."""

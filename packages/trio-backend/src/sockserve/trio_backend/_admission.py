@@ -19,10 +19,13 @@ from sockserve.core import (
     AdmissionError,
     ProxyProtocol,
     RequestT,
+    check_access,
     check_seconds,
-    parse_proxy_header,
     proxy_header_length,
 )
+from sockserve.core.tls import wrap
+
+from ._blocking import nonblocking
 
 if TYPE_CHECKING:
     from ._mixin import TrioMixIn
@@ -47,16 +50,16 @@ async def admit_async(
     if proxy is not None:
         sock = _stream_socket(request, "proxy_protocol")
         client_address = await _read_proxy_header(proxy, sock, client_address)
-    access = server.access
-    if access is not None:
-        reason = access(request, client_address)
-        if reason is not None:
-            raise AdmissionError(f"access denied: {reason}")
-    context = server.ssl_context
-    if context is not None:
-        sock = _stream_socket(request, "ssl_context")
-        timeout = check_seconds(server.handshake_timeout, "handshake_timeout")
-        request = await _tls_handshake(context, sock, timeout)  # type: ignore[assignment]  # a stream request
+    try:
+        check_access(server, request, client_address)
+        context = server.ssl_context
+        if context is not None:
+            sock = _stream_socket(request, "ssl_context")
+            timeout = check_seconds(server.handshake_timeout, "handshake_timeout")
+            request = await _tls_handshake(context, sock, timeout)  # type: ignore[assignment]  # a stream request
+    except AdmissionError as refusal:
+        refusal.client_address = client_address  # the real one, for the log line
+        raise
     return request, client_address
 
 
@@ -69,7 +72,7 @@ def _stream_socket(request: object, option: str) -> _socket.socket:
 async def _tls_handshake(
     context: ssl.SSLContext, sock: _socket.socket, timeout: float
 ) -> ssl.SSLSocket:
-    tls = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    tls = wrap(context, sock)
     try:
         tls.setblocking(False)
         with trio.move_on_after(timeout):
@@ -98,10 +101,9 @@ async def _read_proxy_header(
     proxy: ProxyProtocol, sock: _socket.socket, peer: AddressT
 ) -> AddressT:
     proxy.check_trusted(sock, peer)
-    with trio.move_on_after(proxy.timeout):
+    with trio.move_on_after(proxy.timeout), nonblocking(sock):
         header = await _read_header(sock, proxy.max_size)
-        address = parse_proxy_header(header)
-        return peer if address is None else address  # type: ignore[return-value]  # the client's real address
+        return proxy.address_from(header, sock, peer)  # type: ignore[return-value]  # the client's real address
     raise AdmissionError(f"no complete PROXY header within {proxy.timeout:g} s")
 
 
@@ -121,8 +123,8 @@ async def _read_header(sock: _socket.socket, limit: int) -> bytes:
 
 async def _receive(sock: _socket.socket, size: int, flags: int) -> bytes:
     while True:
-        try:  # MSG_DONTWAIT: the connection may still be in blocking mode here
-            data = sock.recv(size, flags | _socket.MSG_DONTWAIT)
+        try:
+            data = sock.recv(size, flags)
         except BlockingIOError:
             await trio.lowlevel.wait_readable(sock)
             continue

@@ -1,13 +1,15 @@
-"""Running a trio function from the classic, blocking server API."""
+"""Between trio and blocking code: trio run from the classic API; sockets made non-blocking."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import socket as _socket
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar, TypeVarTuple
 
 import trio
 
-__all__ = ["run_blocking"]
+__all__ = ["nonblocking", "run_blocking"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -43,3 +45,15 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
             return inner
         group = inner
     return None
+
+
+@contextmanager
+def nonblocking(sock: _socket.socket) -> Iterator[None]:
+    """Make ``sock`` non-blocking for trio inside, and give it back its timeout after."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        yield
+    finally:
+        if sock.fileno() != -1:
+            sock.settimeout(timeout)

@@ -21,10 +21,10 @@ from sockserve.core import (
     in_worker_of,
 )
 
-from ._blocking import run_blocking
+from ._blocking import nonblocking, run_blocking
 from ._handlers import AsyncBaseRequestHandler
 from ._plan import Plan
-from ._run import Run, nonblocking, run_of_current_task
+from ._run import Run, run_of_current_task
 
 __all__ = ["TrioMixIn"]
 

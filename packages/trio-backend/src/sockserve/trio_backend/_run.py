@@ -14,8 +14,6 @@ import contextvars
 import math
 import os
 import socket as _socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Generic
 
 import trio
@@ -45,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Run",
-    "nonblocking",
     "run_of_current_task",
     "serve_request_async",
 ]
@@ -69,18 +66,6 @@ _current_run: contextvars.ContextVar[object] = contextvars.ContextVar(
 def run_of_current_task() -> object:
     """The run whose request the calling trio task is handling; None if none."""
     return _current_run.get()
-
-
-@contextmanager
-def nonblocking(sock: _socket.socket) -> Iterator[None]:
-    """Make ``sock`` non-blocking for trio inside, and give it back its timeout after."""
-    timeout = sock.gettimeout()
-    sock.setblocking(False)
-    try:
-        yield
-    finally:
-        if sock.fileno() != -1:
-            sock.settimeout(timeout)
 
 
 async def serve_request_async(

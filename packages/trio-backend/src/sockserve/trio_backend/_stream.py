@@ -195,9 +195,12 @@ class BufferedSocketStream(trio.abc.HalfCloseableStream):
         if not self._sent_eof:
             self._sent_eof = True
             try:
-                self._socket.shutdown(_socket.SHUT_WR)
+                self._shut_write()
             except OSError as exc:
                 raise _stream_error(exc) from exc
+
+    def _shut_write(self) -> None:
+        self._socket.shutdown(_socket.SHUT_WR)
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         """Return up to ``max_bytes`` bytes (64 KiB by default), waiting for at least one.

@@ -9,6 +9,7 @@ whichever direction TLS needs.
 
 from __future__ import annotations
 
+import socket as _socket
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -67,6 +68,13 @@ class TLSSocketStream(BufferedSocketStream):
             await cancel_shielded_checkpoint()
         finally:
             self._sending = False
+
+    def _shut_write(self) -> None:
+        # A TCP FIN, while receiving through TLS goes on: TLS has no half-close
+        # peers agree on, and the TLS socket's own shutdown() drops its TLS
+        # state. The peer reads the end without a close_notify, which most
+        # clients take as end of file.
+        _socket.socket.shutdown(self._socket, _socket.SHUT_WR)
 
     async def _when_tls_can(self, operation: Callable[[T], R], argument: T) -> R:
         """``operation(argument)``, retried once the socket can do what TLS wants of it.

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 __all__ = ["PeerAccess", "peer_credentials"]
 
-# struct ucred: pid, uid, gid.
-_UCRED = struct.Struct("3i")
+# struct ucred: pid_t pid (signed), uid_t uid and gid_t gid (unsigned).
+_UCRED = struct.Struct("iII")
 
 
 def peer_credentials(sock: _socket.socket) -> tuple[int, int, int]:
