@@ -9,10 +9,10 @@ concurrency model shares: the steps of a request in its worker
 (`RequestCounts`) and a graceful drain (`DrainResult`) read.
 """
 
-from ._access import NetworkAccess as NetworkAccess
+from typing import TYPE_CHECKING
+
 from ._admission import check_access as check_access
 from ._admission import log_refusal as log_refusal
-from ._adopt import activated_sockets as activated_sockets
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
@@ -21,20 +21,17 @@ from ._handlers import DatagramRequestHandler as DatagramRequestHandler
 from ._handlers import ServerT as ServerT
 from ._handlers import StreamRequestHandler as StreamRequestHandler
 from ._handlers import require_reply_address as require_reply_address
+from ._lazy import lazy_attributes
 from ._ledger import DrainResult as DrainResult
 from ._ledger import Outcome as Outcome
 from ._ledger import RequestCounts as RequestCounts
 from ._ledger import RequestLedger as RequestLedger
 from ._ledger import Ticket as Ticket
 from ._ledger import cut_connection as cut_connection
-from ._networks import Networks as Networks
 from ._protocols import RequestHandlerProtocol as RequestHandlerProtocol
 from ._protocols import ServerLifecycleProtocol as ServerLifecycleProtocol
 from ._protocols import ServerProtocol as ServerProtocol
-from ._proxy_protocol import AdmissionError as AdmissionError
-from ._proxy_protocol import ProxyProtocol as ProxyProtocol
-from ._proxy_protocol import header_length as proxy_header_length
-from ._proxy_protocol import parse_header as parse_proxy_header
+from ._refusal import AdmissionError as AdmissionError
 from ._serve_request import adopt_ticket as adopt_ticket
 from ._serve_request import has_admission_steps as has_admission_steps
 from ._serve_request import in_worker_of as in_worker_of
@@ -54,6 +51,28 @@ from ._types import RequestT as RequestT
 from ._types import SocketAddress as SocketAddress
 from ._types import StreamRequest as StreamRequest
 from ._wakeup import Waker as Waker
+
+if TYPE_CHECKING:
+    from ._access import NetworkAccess as NetworkAccess
+    from ._adopt import activated_sockets as activated_sockets
+    from ._networks import Networks as Networks
+    from ._proxy_protocol import ProxyProtocol as ProxyProtocol
+    from ._proxy_protocol import header_length as proxy_header_length
+    from ._proxy_protocol import parse_header as parse_proxy_header
+
+# Loaded on first use: the drop-in imports this package, and every module
+# loaded here is memory a forked child copies (ipaddress, for one).
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "NetworkAccess": "._access",
+        "activated_sockets": "._adopt",
+        "Networks": "._networks",
+        "ProxyProtocol": "._proxy_protocol",
+        "proxy_header_length": "._proxy_protocol:header_length",
+        "parse_proxy_header": "._proxy_protocol:parse_header",
+    },
+)
 
 __all__ = [
     "ACCEPT_CAPACITY_ERRNOS",
@@ -96,6 +115,7 @@ __all__ = [
     "drain_on_signals",
     "has_admission_steps",
     "in_worker_of",
+    "lazy_attributes",
     "log_refusal",
     "parse_proxy_header",
     "proxy_header_length",

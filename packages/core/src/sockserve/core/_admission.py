@@ -9,11 +9,10 @@ address; the TLS handshake follows the header on the wire.
 
 from __future__ import annotations
 
-import logging
 import socket as _socket
 from typing import TYPE_CHECKING
 
-from ._proxy_protocol import AdmissionError
+from ._refusal import AdmissionError
 from ._settings import check_seconds
 
 if TYPE_CHECKING:
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from ._types import AddressT, RequestT
 
 __all__ = ["admit", "check_access", "log_refusal", "stream_socket"]
-
-logger = logging.getLogger("sockserve.core")
 
 
 def admit(
@@ -89,6 +86,10 @@ def stream_socket(request: object, option: str) -> _socket.socket:
 
 def log_refusal(client_address: object, refusal: AdmissionError) -> None:
     """Log one line for a connection an admission step refused (from its real address)."""
+    import logging  # on refusals only: a server that forks pays for every module it maps
+
     if refusal.client_address is not None:
         client_address = refusal.client_address
-    logger.warning("refused the connection from %s: %s", client_address, refusal)
+    logging.getLogger("sockserve.core").warning(
+        "refused the connection from %s: %s", client_address, refusal
+    )

@@ -20,7 +20,7 @@ from ._admission import admit, log_refusal
 from ._backoff import AcceptBackoff
 from ._drain import PendingDrain
 from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
-from ._proxy_protocol import AdmissionError
+from ._refusal import AdmissionError
 from ._serve_request import apply_idle_timeout, has_admission_steps, in_worker_of
 from ._settings import check_idle_timeout, check_limit, drain_grace
 from ._types import AddressT, RequestT

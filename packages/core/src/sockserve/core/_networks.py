@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    import ipaddress
 
 __all__ = ["IPNetwork", "Networks", "ip_of"]
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# ipaddress is imported where it is used: servers without access lists never map it.
+IPNetwork: TypeAlias = "ipaddress.IPv4Network | ipaddress.IPv6Network"
+IPAddress: TypeAlias = "ipaddress.IPv4Address | ipaddress.IPv6Address"
 
 
 class Networks:
@@ -27,6 +31,8 @@ class Networks:
     """
 
     def __init__(self, networks: Iterable[str | IPNetwork]) -> None:
+        import ipaddress
+
         if isinstance(networks, str | bytes):
             raise TypeError(f"networks must be a list of networks, not one string: {networks!r}")
         parsed: list[IPNetwork] = []
@@ -48,12 +54,12 @@ class Networks:
         return f"Networks({[str(n) for n in self.networks]!r})"
 
 
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
-
-
 def _unmapped(network: IPNetwork) -> IPNetwork:
     """An IPv4-mapped IPv6 network as the IPv4 one it is (addresses are checked unmapped)."""
-    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+    import ipaddress
+
+    mapped_block = ipaddress.IPv6Network("::ffff:0:0/96")
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(mapped_block):
         mapped = network.network_address.ipv4_mapped
         assert mapped is not None
         return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
@@ -62,6 +68,8 @@ def _unmapped(network: IPNetwork) -> IPNetwork:
 
 def ip_of(address: object) -> IPAddress | None:
     """The IP address of a socket address (IPv4-mapped IPv6 unmapped); None if not an IP one."""
+    import ipaddress
+
     host = address[0] if isinstance(address, tuple) and address else address
     if not isinstance(host, str):
         return None

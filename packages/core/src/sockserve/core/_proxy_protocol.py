@@ -9,13 +9,17 @@ backend's async one.
 
 from __future__ import annotations
 
-import ipaddress
 import socket as _socket
 import struct
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ._networks import IPNetwork, Networks
+from ._refusal import AdmissionError
+
+if TYPE_CHECKING:
+    import ipaddress
 from ._settings import check_limit, check_seconds
 
 __all__ = ["AdmissionError", "ProxyProtocol", "header_length", "parse_header"]
@@ -27,17 +31,6 @@ _V2_FIXED = struct.Struct("!12sBBH")  # signature, version and command, family, 
 _V2_IPV4 = struct.Struct("!4s4sHH")
 _V2_IPV6 = struct.Struct("!16s16sHH")
 _V2_UNIX = struct.Struct("!108s108s")
-
-
-class AdmissionError(Exception):
-    """A connection step refused the connection; the message says why (it is logged).
-
-    Attributes:
-        client_address: The client's address as the step knew it (the real
-            one, once a PROXY header gave it); None: the connection's own.
-    """
-
-    client_address: object = None
 
 
 class ProxyProtocol:
@@ -208,6 +201,8 @@ def _parse_v1(header: bytes) -> object:
 
 
 def _v1_ip(field: bytes, version: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    import ipaddress
+
     if b"%" in field:  # a scope ("fe80::1%eth0") is the proxy's business, not an address here
         raise ValueError("a scoped address")
     ip = ipaddress.ip_address(field.decode("ascii"))
@@ -231,6 +226,8 @@ def _parse_v2(header: bytes) -> object:
         return None
     if family & 0x0F != 1:
         raise AdmissionError("PROXY v2 header for a datagram, on a stream connection")
+    import ipaddress
+
     body = header[_V2_FIXED.size :]
     transport = family >> 4
     try:

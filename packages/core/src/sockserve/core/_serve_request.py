@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._admission import admit, log_refusal
 from ._ledger import Outcome
-from ._proxy_protocol import AdmissionError
+from ._refusal import AdmissionError
 from ._types import AddressT, RequestT
 
 if TYPE_CHECKING:

@@ -10,13 +10,6 @@ import socket as _socket
 from collections.abc import Callable
 from typing import ClassVar, Self
 
-from ._adopt import (
-    check_adoptable,
-    require_fd,
-    require_socket,
-    return_activated_socket,
-    take_activated_socket,
-)
 from ._base_server import BaseServer
 from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
 
@@ -84,6 +77,8 @@ class SocketServer(BaseServer[RequestT, AddressT]):
             ValueError: ``sock`` is of another family or type than the
                 server's, or is not bound.
         """
+        from ._adopt import check_adoptable, require_socket  # adopting is rare: loaded for it
+
         address = require_socket(sock, cls.__name__).getsockname()
         server = cls(address, RequestHandlerClass, bind_and_activate=False)  # type: ignore[arg-type]  # cls is Self
         try:
@@ -115,6 +110,8 @@ class SocketServer(BaseServer[RequestT, AddressT]):
             OSError: ``fd`` is not an open socket.
             ValueError: As `from_socket`.
         """
+        from ._adopt import require_fd
+
         sock = _socket.socket(fileno=require_fd(fd))
         try:
             return cls.from_socket(sock, RequestHandlerClass)
@@ -142,6 +139,8 @@ class SocketServer(BaseServer[RequestT, AddressT]):
             ValueError: No socket has that name, or several were passed and
                 ``name`` is None; or as `from_socket`.
         """
+        from ._adopt import return_activated_socket, take_activated_socket
+
         label, sock = take_activated_socket(name)
         try:
             return cls.from_socket(sock, RequestHandlerClass)

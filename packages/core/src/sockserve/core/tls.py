@@ -12,7 +12,7 @@ import ssl
 import time
 from collections.abc import Callable
 
-from ._proxy_protocol import AdmissionError
+from ._refusal import AdmissionError
 
 __all__ = ["tls_handshake", "wrap"]
 

@@ -7,7 +7,6 @@ an ``address_family`` set by a subclass, or on an instance, still wins.
 
 from __future__ import annotations
 
-import ipaddress
 import socket as _socket
 
 __all__ = ["DUAL_STACK_HOSTS", "family_of_host"]
@@ -27,6 +26,8 @@ def family_of_host(host: object, socket_type: int) -> int:
     """
     if not isinstance(host, str) or host == "":
         return _socket.AF_INET
+    import ipaddress  # here: most servers are built from a literal address, once
+
     try:
         version = ipaddress.ip_address(host.partition("%")[0]).version  # "fe80::1%eth0"
     except ValueError:

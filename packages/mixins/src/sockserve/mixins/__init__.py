@@ -9,6 +9,8 @@ processes.
 
 from typing import TYPE_CHECKING
 
+from sockserve.core import lazy_attributes
+
 from ._forking import ForkingMixIn as ForkingMixIn
 from ._threading import ThreadingMixIn as ThreadingMixIn
 
@@ -19,19 +21,10 @@ if TYPE_CHECKING:
 
 # Loaded on first use: the drop-in imports this package for its two stdlib
 # mix-ins, and every module loaded here is memory a forked child copies.
-_LAZY = {
-    "DEFAULT_POOL_SIZE": "._pool",
-    "ThreadPoolMixIn": "._pool",
-    "Prefork": "._prefork",
-}
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__,
+    {"DEFAULT_POOL_SIZE": "._pool", "ThreadPoolMixIn": "._pool", "Prefork": "._prefork"},
+)
 
 
 __all__ = ["DEFAULT_POOL_SIZE", "ForkingMixIn", "Prefork", "ThreadPoolMixIn", "ThreadingMixIn"]

@@ -1,12 +1,22 @@
 """sockserve.unix: Unix-domain stream and datagram servers over the sockserve core."""
 
+from typing import TYPE_CHECKING
+
+from sockserve.core import lazy_attributes
+
 from ._address import UnixAddress as UnixAddress
 from ._address import UnixDatagramAddress as UnixDatagramAddress
 from ._address import UnixPathTooLongError as UnixPathTooLongError
-from ._peer import PeerAccess as PeerAccess
-from ._peer import peer_credentials as peer_credentials
 from ._servers import UnixDatagramServer as UnixDatagramServer
 from ._servers import UnixStreamServer as UnixStreamServer
+
+if TYPE_CHECKING:
+    from ._peer import PeerAccess as PeerAccess
+    from ._peer import peer_credentials as peer_credentials
+
+# Loaded on first use: the drop-in imports this package, and a forked child
+# copies every module loaded.
+__getattr__ = lazy_attributes(__name__, {"PeerAccess": "._peer", "peer_credentials": "._peer"})
 
 __all__ = [
     "PeerAccess",
