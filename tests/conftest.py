@@ -14,46 +14,29 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import pytest
+
+from sockserve.core.testing import Servable, serving
 
 #: The longest any test waits for a thread, a connection or a reply.
 WAIT = 10.0
 
 
-class Servable(Protocol):
-    def serve_forever(self, poll_interval: float = ...) -> None: ...
-    def shutdown(self) -> None: ...
-    def server_close(self) -> None: ...
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[..., threading.Thread]]:
-    """Start ``server.serve_forever`` in a daemon thread; stop it at teardown.
+    """Start ``server.serve_forever`` in the background; drain, join and close it at teardown.
 
-    ``serve(server, poll_interval=0.01)`` returns the thread. At teardown each
-    server still running is shut down, closed and joined (within `WAIT`).
+    ``serve(server, poll_interval=0.01)`` returns the serving thread. Built on
+    sockserve's own test helper (`sockserve.core.testing.serving`).
     """
-    running: list[tuple[Servable, threading.Thread]] = []
+    with contextlib.ExitStack() as stack:
 
-    def start(server: Servable, poll_interval: float = 0.01) -> threading.Thread:
-        thread = threading.Thread(
-            target=server.serve_forever, args=(poll_interval,), daemon=True, name="serve_forever"
-        )
-        thread.start()
-        running.append((server, thread))
-        return thread
+        def start(server: Servable, poll_interval: float = 0.01) -> threading.Thread:
+            served = stack.enter_context(serving(server, poll_interval=poll_interval, wait=WAIT))
+            return served.thread
 
-    yield start
-    for server, thread in running:
-        if thread.is_alive():
-            stopper = threading.Thread(target=server.shutdown, daemon=True)
-            stopper.start()
-            stopper.join(WAIT)
-        server.server_close()
-        thread.join(WAIT)
-        assert not thread.is_alive(), "serve_forever did not return"
+        yield start
 
 
 @pytest.fixture

@@ -68,3 +68,43 @@ def test_a_bad_port_is_a_usage_error(port: str) -> None:
     )
     assert result.returncode == 2
     assert "--port" in result.stderr
+
+
+def test_a_port_in_use_is_one_line_and_exit_status_1() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "sockserve.inet.echo", "--port", str(port)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    expected = f"python -m sockserve.inet.echo: cannot listen on 127.0.0.1:{port}: "
+    assert done.stderr.startswith(expected)
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_ipv6_by_address_with_the_port_in_brackets() -> None:
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    command = [sys.executable, "-m", "sockserve.inet.echo", "--host", "::1", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        match = re.fullmatch(r"Serving TCP echo on \[::1\]:(\d+)\n", process.stdout.readline())
+        assert match
+        with socket.create_connection(("::1", int(match.group(1))), timeout=WAIT) as client:
+            client.sendall(b"six\n")
+            assert client.recv(16) == b"six\n"
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # a second Ctrl-C, as impatient users do
+        assert process.wait(WAIT) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(WAIT)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

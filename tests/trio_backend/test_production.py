@@ -549,3 +549,26 @@ async def test_cancelling_before_sync_handlers_start_leaks_no_connection() -> No
                 client.settimeout(WAIT)
                 with client, contextlib.suppress(ConnectionResetError):
                     assert client.recv(16) == b""  # closed, not left hanging
+
+
+def test_the_test_helper_serves_a_trio_server_and_surfaces_its_handler_errors() -> None:
+    from sockserve.core.testing import HandlerError, serving
+
+    class Fails(AsyncStreamRequestHandler):
+        async def handle(self) -> None:
+            if await self.receive_line() == b"fail\n":
+                raise ValueError("an async handler failed")
+            await self.send(b"fine\n")
+
+    server = TrioTCP(("127.0.0.1", 0), Fails)
+    threads: list[threading.Thread] = []
+
+    def a_good_request_then_a_failing_one() -> None:
+        with serving(server, raise_handler_errors=True) as served:
+            threads.append(served.thread)
+            assert exchange(server, b"ok\n") == b"fine\n"
+            assert exchange(server, b"fail\n") == b""
+
+    with pytest.raises(HandlerError, match="an async handler failed"):
+        a_good_request_then_a_failing_one()
+    assert not threads[0].is_alive()

@@ -1,12 +1,15 @@
 """A line echo server: ``python -m sockserve.inet.echo [--host H] [--port P] [--udp]``.
 
-Binds loopback by default, prints ``Serving TCP echo on HOST:PORT`` once it
-listens (``--port 0`` picks a free port), and serves until Ctrl-C.
+Binds loopback by default (``--host ::1`` for IPv6), prints ``Serving TCP
+echo on HOST:PORT`` once it listens (``--port 0`` picks a free port), and
+serves until Ctrl-C. An address it cannot listen on is one line on stderr
+and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -48,18 +51,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the echo server until interrupted; return the exit status."""
     args = parse_args(argv)
     server: TCPServer | UDPServer
-    if args.udp:
-        server = UDPServer((args.host, args.port), DatagramEcho)
-    else:
-        server = TCPServer((args.host, args.port), LineEcho)
+    try:
+        if args.udp:
+            server = UDPServer((args.host, args.port), DatagramEcho)
+        else:
+            server = TCPServer((args.host, args.port), LineEcho)
+    except OSError as exc:  # in use, not ours to bind, or a host that does not resolve
+        where = host_and_port(args.host, args.port)
+        print(f"python -m sockserve.inet.echo: cannot listen on {where}: {exc}", file=sys.stderr)
+        return 1
     with server:
-        host, port = server.server_address[:2]
-        print(f"Serving {'UDP' if args.udp else 'TCP'} echo on {host}:{port}", flush=True)
+        where = host_and_port(*server.server_address[:2])
+        print(f"Serving {'UDP' if args.udp else 'TCP'} echo on {where}", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
+            # A second Ctrl-C while closing must not end in a traceback.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             print("Stopped.", file=sys.stderr)
     return 0
+
+
+def host_and_port(host: str, port: int) -> str:
+    """``HOST:PORT``, with an IPv6 host in brackets (``[::1]:8000``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 if __name__ == "__main__":

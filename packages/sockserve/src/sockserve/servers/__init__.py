@@ -1,7 +1,9 @@
 """Ready-made servers: each sockserve concurrency model joined with each family.
 
 The drop-in (``sockserve.socketserver``) holds exactly the stdlib's names;
-the combinations the stdlib lacks live here, typed precisely::
+the combinations the stdlib lacks live here, typed precisely, and HTTP
+servers for ``http.server``'s handlers on every model (`HTTPServer`,
+`ThreadingHTTPServer`, `ThreadPoolHTTPServer`, `ForkingHTTPServer`)::
 
     from sockserve.servers import ThreadPoolTCPServer
 
@@ -17,7 +19,19 @@ from sockserve.core import DatagramRequest, StreamRequest
 from sockserve.inet import InetAddress, TCPServer, UDPServer
 from sockserve.mixins import ThreadPoolMixIn
 
-__all__ = ["ThreadPoolTCPServer", "ThreadPoolUDPServer"]
+from ._http import ForkingHTTPServer as ForkingHTTPServer
+from ._http import HTTPServer as HTTPServer
+from ._http import ThreadingHTTPServer as ThreadingHTTPServer
+from ._http import ThreadPoolHTTPServer as ThreadPoolHTTPServer
+
+__all__ = [
+    "ForkingHTTPServer",
+    "HTTPServer",
+    "ThreadPoolHTTPServer",
+    "ThreadPoolTCPServer",
+    "ThreadPoolUDPServer",
+    "ThreadingHTTPServer",
+]
 
 
 class ThreadPoolTCPServer(ThreadPoolMixIn[StreamRequest, InetAddress], TCPServer):
