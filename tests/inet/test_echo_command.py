@@ -16,17 +16,25 @@ WAIT = 10.0
 
 
 @contextmanager
-def echo_server(*args: str) -> Iterator[tuple[str, int]]:
+def echo_server(*args: str, interrupts: int = 1) -> Iterator[tuple[str, int]]:
+    """Run the demo with ``args``; yield where it listens; Ctrl-C it ``interrupts`` times after.
+
+    It must then exit with status 0 and no traceback.
+    """
     command = [sys.executable, "-m", "sockserve.inet.echo", "--port", "0", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
-        match = re.fullmatch(r"Serving (TCP|UDP) echo on (127\.0\.0\.1):(\d+)\n", first_line)
+        pattern = r"Serving (TCP|UDP) echo on (127\.0\.0\.1|\[::1\]):(\d+)\n"
+        match = re.fullmatch(pattern, first_line)
         assert match, first_line
-        yield match.group(2), int(match.group(3))
-        process.send_signal(signal.SIGINT)
+        yield match.group(2).strip("[]"), int(match.group(3))
+        for _ in range(interrupts):
+            process.send_signal(signal.SIGINT)
         assert process.wait(WAIT) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
     finally:
         if process.poll() is None:
             process.kill()
@@ -82,29 +90,14 @@ def test_a_port_in_use_is_one_line_and_exit_status_1() -> None:
     assert len(done.stderr.splitlines()) == 1
 
 
-def test_ipv6_by_address_with_the_port_in_brackets() -> None:
+def test_ipv6_by_address_with_the_port_in_brackets_and_a_second_ctrl_c() -> None:
     try:
         socket.create_server(("::1", 0), family=socket.AF_INET6).close()
     except OSError:
         pytest.skip("no IPv6 loopback here")
-    command = [sys.executable, "-m", "sockserve.inet.echo", "--host", "::1", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        match = re.fullmatch(r"Serving TCP echo on \[::1\]:(\d+)\n", process.stdout.readline())
-        assert match
-        with socket.create_connection(("::1", int(match.group(1))), timeout=WAIT) as client:
-            client.sendall(b"six\n")
-            assert client.recv(16) == b"six\n"
-        process.send_signal(signal.SIGINT)
-        process.send_signal(signal.SIGINT)  # a second Ctrl-C, as impatient users do
-        assert process.wait(WAIT) == 0
-        assert process.stderr is not None
-        assert "Traceback" not in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(WAIT)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+    with (
+        echo_server("--host", "::1", interrupts=2) as address,  # as impatient users do
+        socket.create_connection(address, timeout=WAIT) as client,
+    ):
+        client.sendall(b"six\n")
+        assert client.recv(16) == b"six\n"

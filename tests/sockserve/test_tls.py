@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import logging
 import shutil
@@ -12,10 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import trio
 
 from sockserve.core import DatagramRequestHandler
 from sockserve.inet import UDPServer
@@ -39,6 +41,23 @@ Serve = Callable[..., threading.Thread]
 @pytest.fixture(scope="module")
 def authority() -> Authority:
     return Authority()
+
+
+@contextlib.asynccontextmanager
+async def trio_tls_client(
+    authority: Authority, handler: type[AsyncStreamRequestHandler]
+) -> AsyncIterator[trio.SSLStream[trio.SocketStream]]:
+    """A trio TLS client of a trio-backend server with ``handler``, served for the block."""
+    server = build("trio", handler, ssl_context=authority.server_context())
+    assert isinstance(server, TrioMixIn)
+    with server:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(server.serve)
+            tcp = await trio.open_tcp_stream(*address)
+            tls = trio.SSLStream(tcp, authority.client_context(), server_hostname="127.0.0.1")
+            async with tls:
+                yield tls
+            nursery.cancel_scope.cancel()
 
 
 @pytest.mark.parametrize("model", [*MODELS, "trio-async"])
@@ -108,8 +127,6 @@ def test_the_sync_server_bounds_a_stalled_handshake_then_serves_on(
 async def test_an_async_handler_reads_lines_and_large_replies_over_tls(
     authority: Authority,
 ) -> None:
-    import trio
-
     big = b"z" * 300_000  # more than one TLS record, more than a socket buffer
 
     class Big(AsyncStreamRequestHandler):
@@ -117,22 +134,14 @@ async def test_an_async_handler_reads_lines_and_large_replies_over_tls(
             while line := await self.receive_line():
                 await self.send(line.upper() + big)
 
-    server = build("trio", Big, ssl_context=authority.server_context())
-    assert isinstance(server, TrioMixIn)
-    with server:
-        async with trio.open_nursery() as nursery:
-            address = await nursery.start(server.serve)
-            tcp = await trio.open_tcp_stream(*address)
-            tls = trio.SSLStream(tcp, authority.client_context(), server_hostname="127.0.0.1")
-            async with tls:
-                for word in (b"one\n", b"two\n"):
-                    await tls.send_all(word)
-                    expected = word.upper() + big
-                    received = b""
-                    while len(received) < len(expected):
-                        received += await tls.receive_some()
-                    assert received == expected
-            nursery.cancel_scope.cancel()
+    async with trio_tls_client(authority, Big) as tls:
+        for word in (b"one\n", b"two\n"):
+            await tls.send_all(word)
+            expected = word.upper() + big
+            received = b""
+            while len(received) < len(expected):
+                received += await tls.receive_some()
+            assert received == expected
 
 
 def test_tls_on_a_datagram_server_is_a_clear_error(authority: Authority) -> None:
@@ -214,8 +223,6 @@ def test_a_client_that_resets_before_its_handshake_is_refused_not_reported(
 
 
 async def test_send_eof_over_tls_keeps_receiving_through_tls(authority: Authority) -> None:
-    import trio
-
     heard: list[bytes] = []
 
     class HalfCloses(AsyncStreamRequestHandler):
@@ -225,19 +232,11 @@ async def test_send_eof_over_tls_keeps_receiving_through_tls(authority: Authorit
             await self.stream.send_eof()
             heard.append(await self.receive_line())
 
-    server = build("trio", HalfCloses, ssl_context=authority.server_context())
-    assert isinstance(server, TrioMixIn)
-    with server:
-        async with trio.open_nursery() as nursery:
-            address = await nursery.start(server.serve)
-            tcp = await trio.open_tcp_stream(*address)
-            tls = trio.SSLStream(tcp, authority.client_context(), server_hostname="127.0.0.1")
-            await tls.send_all(b"hi\n")
-            assert await tls.receive_some() == b"bye\n"
-            await tls.send_all(b"still here\n")  # after the server's FIN, through TLS
-            with trio.fail_after(WAIT):
-                while not heard:
-                    await trio.sleep(0.01)
-            await tls.aclose()
-            nursery.cancel_scope.cancel()
+    async with trio_tls_client(authority, HalfCloses) as tls:
+        await tls.send_all(b"hi\n")
+        assert await tls.receive_some() == b"bye\n"
+        await tls.send_all(b"still here\n")  # after the server's FIN, through TLS
+        with trio.fail_after(WAIT):
+            while not heard:
+                await trio.sleep(0.01)
     assert heard == [b"still here\n"]
