@@ -17,7 +17,9 @@ CORE = "sockserve-core"
 UMBRELLA = "sockserve"
 #: The umbrella ships the drop-in and the ready-made combinations of the pieces;
 #: every other distribution ships its namesake.
-UMBRELLA_SUBPACKAGES = ("socketserver", "servers")
+UMBRELLA_SUBPACKAGES = ("socketserver", "servers", "command")
+#: ``python -m sockserve``: the one module the umbrella ships beside its subpackages.
+UMBRELLA_MODULES = ("__main__.py",)
 
 
 def project(folder: Path) -> dict[str, Any]:
@@ -97,6 +99,8 @@ def test_the_wheel_holds_only_its_own_subpackage(folder: Path, tmp_path: Path) -
     code = [n for n in names if ".dist-info/" not in n]
     subpackages = subpackages_of(folder)
     assert code, "the wheel holds no code"
-    assert all(n.split("/")[:2] in [["sockserve", s] for s in subpackages] for n in code), code
+    modules = UMBRELLA_MODULES if project(folder)["name"] == UMBRELLA else ()
+    allowed = [["sockserve", s] for s in (*subpackages, *modules)]
+    assert all(n.split("/")[:2] in allowed for n in code), code
     assert all(f"sockserve/{s}/py.typed" in code for s in subpackages)
     assert "sockserve/__init__.py" not in names

@@ -1,0 +1,7 @@
+"""``python -m sockserve.command``: the ``sockserve`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,271 @@
+"""The ``sockserve`` command, run as a user would: a process, real clients, signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, WAIT
+
+from .admission import Authority
+
+APP = "tests.sockserve.command_app"
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[str]
+    lines: list[str]  # the "Serving ..." lines
+
+    def address(self, index: int = 0) -> tuple[str, int]:
+        found = re.search(r" on (tcp|udp) (\S+):(\d+)$", self.lines[index])
+        assert found, self.lines[index]
+        return found.group(2), int(found.group(3))
+
+    def stop(self) -> tuple[str, str]:
+        """SIGTERM, then its exit status must be 0; the rest of stdout and stderr."""
+        self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=WAIT * 2)
+        assert self.process.returncode == 0, err
+        return out, err
+
+
+@contextmanager
+def command(*args: str, listeners: int = 1, **popen: object) -> Iterator[Running]:
+    """``python -m sockserve ARGS`` from the project's root; yields once it says where it serves."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sockserve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        **popen,  # type: ignore[call-overload]
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(listeners)]
+        assert all(line.startswith("Serving ") for line in lines), (lines, process.stderr)
+        yield Running(process, [line.rstrip("\n") for line in lines])
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=WAIT)
+
+
+def fails(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m sockserve ARGS``, which must fail at once with one line and no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sockserve", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=WAIT,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def exchange(address: tuple[str, int], data: bytes) -> bytes:
+    with socket.create_connection(address, timeout=WAIT) as client:
+        client.sendall(data)
+        client.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := client.recv(4096):
+            reply += chunk
+        return reply
+
+
+@pytest.mark.parametrize("model", ["sync", "threads", "pool", "fork", "prefork", "trio"])
+def test_a_users_handler_runs_on_every_model_and_sigterm_drains(model: str) -> None:
+    with command("serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--model", model) as running:
+        assert f"Serving {APP}:Upper (" in running.lines[0]
+        assert exchange(running.address(), b"hello\n") == b"HELLO\n"
+        assert exchange(running.address(), b"boom\n") == b""
+        time.sleep(0.3)  # prefork workers report their counters every 0.1 s
+        out, err = running.stop()
+    assert out.strip() == "Stopped: 2 accepted, 1 completed, 1 failed, 0 refused, 0 cut"
+    assert "RuntimeError: boom on purpose" in err
+    assert "Traceback" not in err  # one line per error
+
+
+def test_the_defaults_are_loopback_and_the_pool() -> None:
+    with socket.socket() as probe:
+        busy = probe.connect_ex(("127.0.0.1", 8000)) == 0
+    if busy:
+        pytest.skip("something already listens on 127.0.0.1:8000")
+    with command("serve", f"{APP}:Upper") as running:
+        assert running.lines[0].endswith("(a pool of 32 threads) on tcp 127.0.0.1:8000")
+        running.stop()
+
+
+def test_an_async_handler_on_trio_and_several_places_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.sock")
+    args = ["serve", f"{APP}:AsyncUpper", "--model", "trio", "--tcp", "127.0.0.1:0"]
+    with command(*args, "--unix", path, listeners=2) as running:
+        assert running.lines[1].endswith(f"on unix {path}")
+        assert exchange(running.address(), b"tcp\n") == b"TCP\n"
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(WAIT)
+            client.connect(path)
+            client.sendall(b"unix\n")
+            assert client.recv(16) == b"UNIX\n"
+        out, _ = running.stop()
+    assert out.startswith("Stopped: 2 accepted, 2 completed")
+
+
+def test_a_datagram_handler_over_udp() -> None:
+    with command("serve", f"{APP}:DatagramUpper", "--udp", "127.0.0.1:0") as running:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(WAIT)
+            client.sendto(b"datagram", running.address())
+            assert client.recv(64) == b"DATAGRAM"
+        running.stop()
+
+
+@pytest.mark.parametrize("transport", ["--tcp", "--udp"])
+def test_echo_needs_no_code(transport: str) -> None:
+    with command("echo", transport, "127.0.0.1:0") as running:
+        kind = socket.SOCK_STREAM if transport == "--tcp" else socket.SOCK_DGRAM
+        with socket.socket(socket.AF_INET, kind) as client:
+            client.settimeout(WAIT)
+            client.connect(running.address())
+            client.sendall(b"echo me\n")
+            assert client.recv(64) == b"echo me\n"
+        running.stop()
+
+
+def test_http_serves_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "index.txt").write_text("from the command\n")
+    with command("serve", "--http", str(tmp_path), "--tcp", "127.0.0.1:0") as running:
+        host, port = running.address()
+        with urllib.request.urlopen(f"http://{host}:{port}/index.txt", timeout=WAIT) as reply:
+            assert reply.read() == b"from the command\n"
+        running.stop()
+
+
+def test_tls_access_control_and_proxy_headers_from_the_command_line(tmp_path: Path) -> None:
+    authority = Authority()
+    chain = tmp_path / "server.pem"
+    authority.server_certificate.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    args = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--tls-cert", str(chain)]
+    with command(*args, "--allow", "127.0.0.0/8") as running:
+        with (
+            socket.create_connection(running.address(), timeout=WAIT) as raw,
+            authority.client_context().wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            tls.sendall(b"secret\n")
+            assert tls.recv(16) == b"SECRET\n"
+        running.stop()
+    elsewhere = ["--tcp", "127.0.0.1:0", "--allow", "10.0.0.0/8"]
+    with command("serve", f"{APP}:Upper", *elsewhere) as running:
+        assert exchange(running.address(), b"hi\n") == b""
+        out, err = running.stop()
+    assert "1 refused" in out
+    assert "access denied" in err
+    with command("serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--proxy-protocol") as running:
+        header = b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n"
+        assert exchange(running.address(), header + b"behind\n") == b"BEHIND\n"
+        running.stop()
+
+
+def test_an_inherited_descriptor() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    with (
+        listener,
+        command(
+            "serve", f"{APP}:Upper", "--fd", str(listener.fileno()), pass_fds=(listener.fileno(),)
+        ) as running,
+    ):
+        assert running.address() == listener.getsockname()
+        assert exchange(running.address(), b"fd\n") == b"FD\n"
+        running.stop()
+
+
+def test_systemd_socket_activation() -> None:
+    if shutil.which("systemd-socket-activate") is None:
+        pytest.skip("systemd-socket-activate is not installed (.ci/run installs systemd)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launcher = [
+        "systemd-socket-activate", f"--listen=127.0.0.1:{port}", "--fdname=web",
+        f"--setenv=PYTHONPATH={ROOT}", sys.executable, "-m", "sockserve",
+        "serve", f"{APP}:Upper", "--systemd", "web",
+    ]  # fmt: skip
+    process = subprocess.Popen(launcher, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + WAIT
+        while True:  # the launcher listens before it starts us
+            try:
+                reply = exchange(("127.0.0.1", port), b"activated\n")
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert reply == b"ACTIVATED\n"
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=WAIT * 2)
+        assert process.returncode == 0
+        assert "on tcp 127.0.0.1:" in out
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=WAIT)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "no_such_module:Handler"], "cannot import 'no_such_module'"),
+        (["serve", f"{APP}:Missing"], f"module '{APP}' has no 'Missing'"),
+        (["serve", f"{APP}:NOT_A_HANDLER"], "is not a request handler class"),
+        (["serve", "Upper"], "want MODULE:HandlerClass"),
+        (["serve", f"{APP}:Upper", "--udp", "127.0.0.1:0"], "handles connections"),
+        (["serve", f"{APP}:AsyncUpper"], "run it with --model trio"),
+        (["serve", f"{APP}:Upper", "--tls-cert", "/nonexistent.pem"], "cannot load the TLS"),
+        (["serve", f"{APP}:Upper", "--systemd"], "not socket-activated"),
+    ],
+)
+def test_what_cannot_run_is_one_line_and_status_1(args: list[str], message: str) -> None:
+    done = fails(*args)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        host, port = taken.getsockname()
+        done = fails("serve", f"{APP}:Upper", "--tcp", f"{host}:{port}")
+    assert done.returncode == 1
+    assert f"cannot listen on tcp 127.0.0.1:{port}" in done.stderr
+
+
+def test_bad_arguments_are_usage_errors() -> None:
+    assert fails("serve", f"{APP}:Upper", "--tcp", "localhost").returncode == 2
+    assert fails("serve", f"{APP}:Upper", "--model", "green-threads").returncode == 2
+    assert fails("serve").returncode == 2
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "sockserve"
+    if not script.exists():
+        pytest.skip("the sockserve distribution is not installed with its scripts here")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0
+    assert "sockserve serve app:Handler" in done.stdout
+    assert os.access(script, os.X_OK)
