@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from tests.conftest import ROOT, WAIT
 from .admission import Authority
 
 APP = "tests.sockserve.command_app"
+LOOPBACK_TCP = ["--tcp", "127.0.0.1:0"]
+LOOPBACK_UDP = ["--udp", "127.0.0.1:0"]
 
 
 @dataclass
@@ -41,6 +44,12 @@ class Running:
         out, err = self.process.communicate(timeout=WAIT * 2)
         assert self.process.returncode == 0, err
         return out, err
+
+
+@contextmanager
+def tempfile_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield Path(directory)
 
 
 @contextmanager
@@ -148,13 +157,118 @@ def test_echo_needs_no_code(transport: str) -> None:
         running.stop()
 
 
-def test_http_serves_a_directory(tmp_path: Path) -> None:
+def test_http_serves_a_directory_to_curl(tmp_path: Path) -> None:
     (tmp_path / "index.txt").write_text("from the command\n")
     with command("serve", "--http", str(tmp_path), "--tcp", "127.0.0.1:0") as running:
         host, port = running.address()
-        with urllib.request.urlopen(f"http://{host}:{port}/index.txt", timeout=WAIT) as reply:
-            assert reply.read() == b"from the command\n"
+        url = f"http://{host}:{port}/index.txt"
+        if shutil.which("curl") is None:  # .ci/run installs it
+            with urllib.request.urlopen(url, timeout=WAIT) as reply:
+                body = reply.read().decode()
+        else:
+            done = subprocess.run(
+                ["curl", "--silent", "--show-error", "--max-time", "10", url],
+                capture_output=True,
+                text=True,
+                timeout=WAIT * 2,
+            )
+            assert done.returncode == 0, done.stderr
+            body = done.stdout
+        assert body == "from the command\n"
         running.stop()
+
+
+def test_echo_over_a_unix_socket(tmp_path: Path) -> None:
+    path = str(tmp_path / "echo.sock")
+    with command("echo", "--unix", path) as running, socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(WAIT)
+        client.connect(path)
+        client.sendall(b"local\n")
+        assert client.recv(16) == b"local\n"
+        client.close()
+        running.stop()
+
+
+def test_the_pool_size_and_prefork_worker_count_are_taken() -> None:
+    args = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0"]
+    with command(*args, "--pool-size", "3") as running:
+        assert "(a pool of 3 threads)" in running.lines[0]
+        running.stop()
+    with command(*args, "--model", "prefork", "--workers", "2", "--pool-size", "4") as running:
+        assert "(2 worker processes, each a pool of 4 threads)" in running.lines[0]
+        assert exchange(running.address(), b"pre\n") == b"PRE\n"
+        running.stop()
+
+
+def test_max_connections_holds_the_next_client_in_the_backlog() -> None:
+    args = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--model", "threads"]
+    with command(*args, "--max-connections", "1") as running:
+        first = socket.create_connection(running.address(), timeout=WAIT)
+        with first, socket.create_connection(running.address(), timeout=WAIT) as second:
+            first.sendall(b"first\n")
+            assert first.recv(16) == b"FIRST\n"
+            second.sendall(b"second\n")
+            second.settimeout(0.3)
+            with pytest.raises(TimeoutError):  # the one allowed request is the first's
+                second.recv(16)
+            first.close()
+            second.settimeout(WAIT)
+            assert second.recv(16) == b"SECOND\n"
+        running.stop()
+
+
+def test_an_idle_connection_is_closed_after_the_timeout() -> None:
+    with command("serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--timeout", "0.3") as running:
+        with socket.create_connection(running.address(), timeout=WAIT) as idle:
+            started = time.monotonic()
+            assert idle.recv(16) == b""
+            assert 0.25 < time.monotonic() - started < WAIT / 2
+        running.stop()
+
+
+def test_the_drain_timeout_bounds_sigterm_and_cuts_what_remains() -> None:
+    args = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--drain-timeout", "0.3"]
+    with command(*args) as running, socket.create_connection(running.address(), WAIT) as held:
+        held.sendall(b"held\n")
+        assert held.recv(16) == b"HELD\n"  # in flight: the handler waits for more lines
+        started = time.monotonic()
+        out, _ = running.stop()
+        assert time.monotonic() - started < WAIT / 2
+        assert held.recv(16) == b""
+    assert out.strip() == "Stopped: 1 accepted, 0 completed, 0 failed, 0 refused, 1 cut"
+
+
+def test_a_separate_key_file_and_trusted_proxies() -> None:
+    authority = Authority()
+    with tempfile_dir() as directory:
+        cert, key = directory / "cert.pem", directory / "key.pem"
+        authority.server_certificate.cert_chain_pems[0].write_to_path(str(cert))
+        authority.server_certificate.private_key_pem.write_to_path(str(key))
+        args = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0"]
+        with command(*args, "--tls-cert", str(cert), "--tls-key", str(key)) as running:
+            with (
+                socket.create_connection(running.address(), timeout=WAIT) as raw,
+                authority.client_context().wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.sendall(b"keyed\n")
+                assert tls.recv(16) == b"KEYED\n"
+            running.stop()
+    proxied = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--proxy-protocol"]
+    with command(*proxied, "--trusted", "10.0.0.0/8") as running:  # loopback is not trusted now
+        header = b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n"
+        assert exchange(running.address(), header + b"hi\n") == b""
+        out, err = running.stop()
+    assert "1 refused" in out
+    assert "trusted proxy" in err
+
+
+def test_log_level_debug_shows_the_handlers_traceback() -> None:
+    args = ["serve", f"{APP}:Upper", "--tcp", "127.0.0.1:0", "--log-level", "debug"]
+    with command(*args) as running:
+        assert exchange(running.address(), b"boom\n") == b""
+        _, err = running.stop()
+    assert "Traceback (most recent call last)" in err
+    assert 'raise RuntimeError("boom on purpose")' in err
 
 
 def test_tls_access_control_and_proxy_headers_from_the_command_line(tmp_path: Path) -> None:
@@ -238,6 +352,12 @@ def test_systemd_socket_activation() -> None:
         (["serve", f"{APP}:AsyncUpper"], "run it with --model trio"),
         (["serve", f"{APP}:Upper", "--tls-cert", "/nonexistent.pem"], "cannot load the TLS"),
         (["serve", f"{APP}:Upper", "--systemd"], "not socket-activated"),
+        (["serve", f"{APP}:Upper", "--tls-key", "key.pem"], "--tls-key needs --tls-cert"),
+        (["serve", "--http", ".", "--udp", "127.0.0.1:0"], "--http serves TCP only"),
+        (
+            [*["serve", f"{APP}:Upper", "--model", "prefork"], *LOOPBACK_TCP, *LOOPBACK_UDP],
+            "prefork serves one socket",
+        ),
     ],
 )
 def test_what_cannot_run_is_one_line_and_status_1(args: list[str], message: str) -> None:
@@ -259,6 +379,7 @@ def test_bad_arguments_are_usage_errors() -> None:
     assert fails("serve", f"{APP}:Upper", "--tcp", "localhost").returncode == 2
     assert fails("serve", f"{APP}:Upper", "--model", "green-threads").returncode == 2
     assert fails("serve").returncode == 2
+    assert fails("serve", f"{APP}:Upper", "--http").returncode == 2  # one or the other
 
 
 def test_the_console_script_is_installed() -> None:
