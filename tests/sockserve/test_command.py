@@ -118,7 +118,11 @@ def test_the_defaults_are_loopback_and_the_pool() -> None:
         pytest.skip("something already listens on 127.0.0.1:8000")
     with command("serve", f"{APP}:Upper") as running:
         assert running.lines[0].endswith("(a pool of 32 threads) on tcp 127.0.0.1:8000")
-        running.stop()
+        running.process.send_signal(signal.SIGINT)  # Ctrl-C drains as SIGTERM does
+        out, err = running.process.communicate(timeout=WAIT * 2)
+    assert running.process.returncode == 0
+    assert out.startswith("Stopped: 0 accepted")
+    assert "SIGINT: draining" in err
 
 
 def test_an_async_handler_on_trio_and_several_places_at_once(tmp_path: Path) -> None:
