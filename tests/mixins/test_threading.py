@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+import socket
+import socketserver
 import sys
 import threading
 from collections.abc import Callable
@@ -153,3 +156,21 @@ def test_system_exit_reaches_threading_excepthook_after_shutdown_request(build: 
         threading.excepthook = original
     assert shut_down.is_set()
     assert seen == [SystemExit]
+
+
+def test_handler_threads_are_named_as_the_stdlibs() -> None:
+    names: list[str] = []
+
+    class Named(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            names.append(threading.current_thread().name)
+
+    for server_class in (ThreadingServer, socketserver.ThreadingTCPServer):
+        with server_class(("127.0.0.1", 0), Named) as server:  # type: ignore[arg-type]
+            port = server.server_address[1]
+            socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
+            server.handle_request()
+            server.server_close()  # joins the handler thread
+    assert len(names) == 2
+    stdlib_name = re.compile(r"Thread-\d+ \(process_request_thread\)")
+    assert all(stdlib_name.fullmatch(name) for name in names), names

@@ -16,6 +16,9 @@ from sockserve.core import (
 
 __all__ = ["ThreadingMixIn"]
 
+# Bound once: an enum member's lookup costs, and this is on every request's path.
+_COMPLETED, _FAILED = Outcome.COMPLETED, Outcome.FAILED
+
 
 class _NoThreads:
     """The record kept when nothing is to be waited for: daemon threads, or no block_on_close."""
@@ -109,7 +112,7 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
             thread.start()
         except BaseException:
             threads.discard(thread)
-            ticket.end(Outcome.FAILED)
+            ticket.end(_FAILED)
             raise
 
     def __record_for_new_thread(self) -> _NoThreads:
@@ -124,14 +127,18 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
         self, threads: _NoThreads, request: RequestT, client_address: AddressT, ticket: Ticket
     ) -> None:
         adopt_ticket(ticket)  # the default process_request_thread ends it exactly
-        outcome = Outcome.FAILED
+        outcome = _FAILED
         try:
             self.process_request_thread(request, client_address)
-            outcome = Outcome.COMPLETED
+            outcome = _COMPLETED
         finally:
             adopt_ticket(None)
             ticket.end(outcome)  # for an override that did not: counted once either way
             threads.discard(threading.current_thread())
+
+    # Threads are named after their target: "Thread-7 (process_request_thread)",
+    # as the stdlib's are, in every log line formatted with %(threadName)s.
+    __run.__name__ = "process_request_thread"
 
     def server_close(self) -> None:
         """Close the server, then (if `block_on_close`) wait for its handler threads."""
