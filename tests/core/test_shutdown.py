@@ -140,3 +140,18 @@ def test_shutdown_returns_before_the_poll_interval(
     started = time.monotonic()
     assert shutdown_within(server, WAIT)
     assert time.monotonic() - started < WAIT
+
+
+@pytest.mark.parametrize("poll_interval", [0.01, None])
+def test_server_close_from_another_thread_ends_serving_instead_of_spinning(
+    poll_interval: float | None, make_server: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = make_server()
+    thread = start_serving(server, poll_interval)
+    time.sleep(0.05)  # serving
+    started = time.process_time()
+    server.server_close()  # the wrong way round: no shutdown() first
+    thread.join(10)
+    assert not thread.is_alive()
+    assert time.process_time() - started < 1.0  # no busy loop on the closed socket
+    assert "server_close() while serve_forever() runs" in caplog.text

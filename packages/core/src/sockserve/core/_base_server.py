@@ -352,7 +352,8 @@ class BaseServer(Generic[RequestT, AddressT]):
         try:
             request, client_address = self.get_request()
         except OSError as exc:
-            self.__backoff.failed(exc)
+            if not self.__backoff.failed(exc) and self.fileno() < 0:
+                self._stop_before_close()  # closed under the loop: stop, do not spin
             return
         if self.__backoff.delay:
             self.__backoff.succeeded()
@@ -369,6 +370,16 @@ class BaseServer(Generic[RequestT, AddressT]):
         except BaseException:
             self.shutdown_request(request)
             raise
+
+    def _stop_before_close(self) -> None:
+        """``server_close()`` while serving in another thread: stop that loop, with a warning."""
+        import logging  # only now: a server closed the right way never loads it
+
+        logging.getLogger("sockserve.core").warning(
+            "server_close() while serve_forever() runs in another thread: it returns "
+            "(call shutdown() first)"
+        )
+        self._request_stop()
 
     def handle_timeout(self) -> None:
         """Hook called when `handle_request` times out; does nothing here."""

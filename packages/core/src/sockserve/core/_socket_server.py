@@ -182,7 +182,14 @@ class SocketServer(BaseServer[RequestT, AddressT]):
         self.server_address = self.socket.getsockname()
 
     def server_close(self) -> None:
-        """Close the socket. Safe to call more than once."""
+        """Close the socket. Safe to call more than once.
+
+        Called while `serve_forever` runs in another thread (instead of
+        ``shutdown()`` first), it also stops that loop, which would otherwise
+        wait on the closed socket forever or spin on it.
+        """
+        if self._is_serving() and not self._is_serving_thread():
+            self._stop_before_close()
         self.socket.close()
 
     def fileno(self) -> int:
