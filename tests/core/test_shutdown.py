@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -155,3 +157,51 @@ def test_server_close_from_another_thread_ends_serving_instead_of_spinning(
     assert not thread.is_alive()
     assert time.process_time() - started < 1.0  # no busy loop on the closed socket
     assert "server_close() while serve_forever() runs" in caplog.text
+
+
+OUT_OF_DESCRIPTORS = """
+import logging, os, resource, socket, sys, threading, time
+from sockserve.core import BaseRequestHandler, StreamServer
+
+logging.basicConfig(level=logging.WARNING)
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+class Server(StreamServer):
+    address_family = socket.AF_INET
+
+class Hello(BaseRequestHandler):
+    def handle(self):
+        self.request.sendall(b"hello")
+
+server = Server(("127.0.0.1", 0), Hello)
+taken = []
+while True:  # every descriptor taken: none left for a wake-up channel
+    try:
+        taken.append(os.dup(0))
+    except OSError:
+        break
+serving = threading.Thread(target=server.serve_forever, args=(None,))
+serving.start()
+time.sleep(0.2)
+for fd in taken[:8]:  # a few free again: one for the client, one for its connection
+    os.close(fd)
+with socket.create_connection(server.server_address, timeout=10) as client:
+    print(client.recv(16).decode(), flush=True)
+started = time.monotonic()
+server.shutdown()
+print("shutdown took %.2f s" % (time.monotonic() - started), flush=True)
+serving.join(10)
+print("serving:", serving.is_alive())
+"""
+
+
+def test_serving_starts_and_stops_with_no_descriptor_to_spare() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", OUT_OF_DESCRIPTORS], capture_output=True, text=True, timeout=WAIT * 2
+    )
+    assert done.returncode == 0, done.stderr
+    hello, shutdown_line, alive = done.stdout.splitlines()
+    assert hello == "hello"  # served, once descriptors freed up
+    assert float(shutdown_line.split()[2]) < 1.0
+    assert alive == "serving: False"
+    assert "no descriptors left for serve_forever()'s wake-up channel" in done.stderr

@@ -24,7 +24,7 @@ from ._refusal import AdmissionError
 from ._serve_request import apply_idle_timeout, has_admission_steps, in_worker_of
 from ._settings import check_idle_timeout, check_limit, drain_grace
 from ._types import AddressT, RequestT
-from ._wakeup import Waker
+from ._wakeup import NO_WAKER_TICK, Waker, open_waker
 
 __all__ = ["BaseServer"]
 
@@ -154,10 +154,13 @@ class BaseServer(Generic[RequestT, AddressT]):
         check_idle_timeout(self.idle_timeout)
         with (
             _ServerSelector() as selector,
-            Waker() as waker,
+            open_waker() as waker,
             self._waking_on_shutdown(waker.wake),
         ):
-            selector.register(waker, selectors.EVENT_READ)
+            if isinstance(waker, Waker):
+                selector.register(waker, selectors.EVENT_READ)
+            elif poll_interval is None or poll_interval > NO_WAKER_TICK:
+                poll_interval = NO_WAKER_TICK  # nothing wakes the loop: it looks, often
             selector.register(self, selectors.EVENT_READ)
             for fd, on_ready in self.__watched.items():
                 selector.register(fd, selectors.EVENT_READ, on_ready)

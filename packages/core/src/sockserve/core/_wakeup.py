@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 from typing import Self
 
-__all__ = ["Waker"]
+__all__ = ["NullWaker", "Waker", "open_waker"]
+
+#: How often a loop with no wake-up channel looks for a shutdown, seconds.
+NO_WAKER_TICK = 0.05
 
 # One read drains many pending wake-ups; they carry no data, only the event.
 _DRAIN_CHUNK = 4096
@@ -50,3 +54,50 @@ class Waker:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class NullWaker:
+    """Stands in for a `Waker` when the process has no descriptors left for one.
+
+    Wakes nothing: a loop that has it polls every `NO_WAKER_TICK` seconds
+    instead, so that ``shutdown()`` still returns, a little later.
+    """
+
+    def wake(self) -> None:
+        """Do nothing: the loop's next tick sees what was asked."""
+
+    def drain(self) -> None:
+        """Do nothing."""
+
+    def close(self) -> None:
+        """Do nothing."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def open_waker() -> Waker | NullWaker:
+    """A `Waker`; a `NullWaker` (with a warning) if the process is out of descriptors.
+
+    A server started while every descriptor is taken serves still, as the
+    stdlib's does, and its accept back-off waits for descriptors to free up.
+
+    Raises:
+        OSError: Making the socket pair failed for another reason.
+    """
+    try:
+        return Waker()
+    except OSError as exc:
+        if exc.errno not in (errno.EMFILE, errno.ENFILE):
+            raise
+    import logging  # only now: a process with descriptors to spare never loads it
+
+    logging.getLogger("sockserve.core").warning(
+        "no descriptors left for serve_forever()'s wake-up channel: serving without it "
+        "(shutdown() takes up to %.2f s)",
+        NO_WAKER_TICK,
+    )
+    return NullWaker()
