@@ -16,6 +16,7 @@ from ._admission import log_refusal as log_refusal
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
+from ._disconnects import is_disconnect as is_disconnect
 from ._handlers import BaseRequestHandler as BaseRequestHandler
 from ._handlers import DatagramRequestHandler as DatagramRequestHandler
 from ._handlers import ServerT as ServerT
@@ -115,6 +116,7 @@ __all__ = [
     "drain_on_signals",
     "has_admission_steps",
     "in_worker_of",
+    "is_disconnect",
     "lazy_attributes",
     "log_refusal",
     "parse_proxy_header",

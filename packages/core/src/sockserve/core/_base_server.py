@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 from ._admission import admit, log_refusal
 from ._backoff import AcceptBackoff
+from ._disconnects import DisconnectLog, is_disconnect
 from ._drain import PendingDrain
 from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
 from ._refusal import AdmissionError
@@ -66,6 +67,10 @@ class BaseServer(Generic[RequestT, AddressT]):
             socket timeout, set before the handler runs (a handler's own
             ``timeout`` wins); a read that waits longer raises
             ``TimeoutError`` in the handler. None (the default): forever.
+        quiet_disconnects: Report a client that resets, times out or goes
+            away before its reply as one ``sockserve.core`` log line (at most
+            one a second; the lines held back are counted), not the stdlib's
+            traceback. False (the default, as in the stdlib and the drop-in).
         proxy_protocol: A `ProxyProtocol`: read each connection's PROXY
             header (v1 or v2) from a trusted proxy, and take the real
             client's address from it. None (the default): no header.
@@ -87,6 +92,7 @@ class BaseServer(Generic[RequestT, AddressT]):
     timeout: float | None = None
     max_connections: int | None = None
     idle_timeout: float | None = None
+    quiet_disconnects: bool = False
     proxy_protocol: ProxyProtocol | None = None
     access: Callable[[RequestT, AddressT], str | None] | None = None
     ssl_context: ssl.SSLContext | None = None
@@ -428,6 +434,14 @@ class BaseServer(Generic[RequestT, AddressT]):
         finally:
             ticket.end(_COMPLETED)
 
+    def __report_disconnect(self, client_address: AddressT) -> None:
+        error = sys.exc_info()[1]
+        assert error is not None
+        log = self.__dict__.get("_disconnect_log")
+        if log is None:
+            log = self.__dict__.setdefault("_disconnect_log", DisconnectLog())
+        log.report(client_address, error)
+
     def __shut_wrapped(self, request: RequestT, accepted: RequestT) -> None:
         """Shut a TLS-wrapped request down: the serving loop only knows the one it accepted."""
         if request is not accepted:
@@ -526,8 +540,12 @@ class BaseServer(Generic[RequestT, AddressT]):
 
         Called inside the ``except`` block, so overrides may use
         ``sys.exc_info()`` or a bare ``raise``. The report is the stdlib's,
-        line for line.
+        line for line; with `quiet_disconnects`, a client that went away is
+        one log line instead (at most one a second, the rest counted).
         """
+        if self.quiet_disconnects and is_disconnect(sys.exc_info()[1]):
+            self.__report_disconnect(client_address)
+            return
         import traceback  # here, as the stdlib does: a forked child copies every module loaded
 
         print("-" * 40, file=sys.stderr)

@@ -137,6 +137,7 @@ def _mixins(settings: Settings, handler: Handler) -> tuple[type, ...]:
 def _attributes(settings: Settings) -> dict[str, object]:
     attributes: dict[str, object] = {
         "daemon_threads": True,
+        "quiet_disconnects": True,
         "max_connections": settings.max_connections,
         "idle_timeout": settings.idle_timeout,
         "ssl_context": settings.ssl_context,

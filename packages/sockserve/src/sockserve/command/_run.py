@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from sockserve.core import BaseServer, RequestCounts, drain_on_signals
+from sockserve.core import BaseServer, RequestCounts, drain_on_signals, is_disconnect
 from sockserve.mixins import Prefork
 
 __all__ = ["serve_all"]
@@ -63,6 +63,9 @@ def serve_all(servers: Sequence[Servable], drain_timeout: float) -> RequestCount
 def _report_errors_in_one_line(server: BaseServer[object, object]) -> None:
     def handle_error(request: object, client_address: object) -> None:
         error = sys.exc_info()[1]
+        if is_disconnect(error):  # the server's own report: one line a second at most
+            BaseServer.handle_error(server, request, client_address)
+            return
         logger.error("error handling %s: %s: %s", client_address, type(error).__name__, error)
         logger.debug("the handler's traceback", exc_info=True)
 
