@@ -19,7 +19,7 @@ from sockserve.core import (
 
 from ._address import UnixAddress, UnixDatagramAddress, socket_file_path
 from ._mode import checked_mode, restrict_before_bind, widen_after_bind
-from ._socket_file import SocketFile, remove_stale_socket_file
+from ._socket_file import SocketFile, remove_stale_socket_file, takeover_lock
 
 __all__ = ["UnixDatagramServer", "UnixStreamServer"]
 
@@ -62,13 +62,24 @@ class _UnixSocketServer(SocketServer[RequestT, AddressT]):
             widen_after_bind(path, mode)
 
     def _bind_replacing_stale(self, path: str | bytes) -> None:
+        if self._bound(path):
+            return
+        # Servers starting at once on one stale file take turns: only one may
+        # remove it, or another's fresh file could be deleted from under it.
+        with takeover_lock(path):
+            if not self._bound(path):  # still in use: was it freed, or is it stale?
+                remove_stale_socket_file(path)
+                super().server_bind()
+
+    def _bound(self, path: str | bytes) -> bool:
+        """Bind; False if the path is in use (EADDRINUSE), for the takeover to judge."""
         try:
             super().server_bind()
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
-            remove_stale_socket_file(path)
-            super().server_bind()
+            return False
+        return True
 
     def server_close(self) -> None:
         """Remove the socket file this server created, then close the socket.

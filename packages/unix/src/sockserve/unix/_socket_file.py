@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import socket as _socket
 import stat
+from collections.abc import Iterator
 from typing import NamedTuple
 
-__all__ = ["SocketFile", "remove_stale_socket_file"]
+__all__ = ["SocketFile", "remove_stale_socket_file", "takeover_lock"]
 
 # What a probe connect() gives when a socket is bound to the file: success
 # for a datagram socket, EPROTOTYPE for a stream or seqpacket one (bound or
@@ -75,11 +77,10 @@ def remove_stale_socket_file(path: str | bytes) -> None:
     Called after bind() failed with EADDRINUSE; the caller then binds again.
     Blocks only for a few filesystem calls and one non-blocking connect().
 
-    The file is unlinked only if it is still the inode that was probed. One
-    window remains, as no system call unlinks "only if still this inode": a
-    server that unlinks the same stale file and binds anew in the
-    microseconds between the last check and the unlink may get the freed
-    inode number back, and lose its file to this unlink.
+    The file is unlinked only if it is still the inode that was probed. No
+    system call unlinks "only if still this inode", so callers hold
+    `takeover_lock`: another sockserve server taking over the same stale file
+    at the same moment then waits, and finds the file live.
 
     Raises:
         OSError: EADDRINUSE, naming the path, if it is not a socket, if a
@@ -99,6 +100,23 @@ def remove_stale_socket_file(path: str | bytes) -> None:
         raise _in_use(path, "it was replaced while being checked")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+@contextlib.contextmanager
+def takeover_lock(path: str | bytes) -> Iterator[None]:
+    """Hold an exclusive lock on the directory of ``path`` while inside (blocks until free).
+
+    ``flock()`` on the directory itself: no lock file is left behind, and
+    every sockserve server, in any process or thread, takes the same lock
+    for the same directory. Held for a bind and a few checks only.
+    """
+    directory = os.path.dirname(os.path.abspath(path)) or os.curdir
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _raise_unless_stale(path: str | bytes) -> None:
