@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 
 from ._admission import admit, log_refusal
 from ._backoff import AcceptBackoff
+from ._deadline import DeadlineWatch
 from ._disconnects import DisconnectLog, is_disconnect
 from ._drain import PendingDrain
 from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
 from ._refusal import AdmissionError
 from ._serve_request import apply_idle_timeout, has_admission_steps, in_worker_of
-from ._settings import check_idle_timeout, check_limit, drain_grace
+from ._settings import check_idle_timeout, check_limit, check_seconds, drain_grace
 from ._types import AddressT, RequestT
 from ._wakeup import NO_WAKER_TICK, Waker, open_waker
 
@@ -67,6 +68,11 @@ class BaseServer(Generic[RequestT, AddressT]):
             socket timeout, set before the handler runs (a handler's own
             ``timeout`` wins); a read that waits longer raises
             ``TimeoutError`` in the handler. None (the default): forever.
+        request_deadline: Seconds a whole request may take, however its
+            client paces its bytes (a socket timeout restarts at each one):
+            past it, the connection is shut down both ways (a forked child is
+            killed), between 1 and 1.125 times the deadline. Watched by one
+            thread while `serve_forever` runs. None (the default): no deadline.
         quiet_disconnects: Report a client that resets, times out or goes
             away before its reply as one ``sockserve.core`` log line (at most
             one a second; the lines held back are counted), not the stdlib's
@@ -93,6 +99,7 @@ class BaseServer(Generic[RequestT, AddressT]):
     max_connections: int | None = None
     idle_timeout: float | None = None
     quiet_disconnects: bool = False
+    request_deadline: float | None = None
     proxy_protocol: ProxyProtocol | None = None
     access: Callable[[RequestT, AddressT], str | None] | None = None
     ssl_context: ssl.SSLContext | None = None
@@ -158,6 +165,15 @@ class BaseServer(Generic[RequestT, AddressT]):
         ledger = self._ledger
         ledger.limit = self._request_limit()
         check_idle_timeout(self.idle_timeout)
+        deadline = self.request_deadline
+        if deadline is not None:
+            with DeadlineWatch(ledger, check_seconds(deadline, "request_deadline")):
+                self.__serve_until_shutdown_watched(poll_interval)
+        else:
+            self.__serve_until_shutdown_watched(poll_interval)
+
+    def __serve_until_shutdown_watched(self, poll_interval: float | None) -> None:
+        ledger = self._ledger
         with (
             _ServerSelector() as selector,
             open_waker() as waker,

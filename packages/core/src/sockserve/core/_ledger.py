@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import socket as _socket
 import threading
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -115,7 +116,7 @@ class Ticket:
             afterwards are the cut's doing and are not reported.
     """
 
-    __slots__ = ("_cut", "_ended", "_ledger", "_request", "was_cut")
+    __slots__ = ("_cut", "_ended", "_ledger", "_request", "overdue", "started", "was_cut")
 
     def __init__(
         self, ledger: RequestLedger, request: object, cut: Callable[[object], None] | None
@@ -125,6 +126,10 @@ class Ticket:
         self._cut = cut
         self._ended = False
         self.was_cut = False
+        #: When it began (``time.monotonic()``), while a request deadline watches; else 0.
+        self.started = 0.0
+        #: Whether a request deadline cut it (it still ends with its own outcome).
+        self.overdue = False
 
     def end(self, outcome: Outcome) -> None:
         """Record that the request has ended with ``outcome`` (ignored if it was cut).
@@ -194,6 +199,8 @@ class RequestLedger:
         self.on_room: Callable[[], None] | None = None
         #: Requests the serving loop refused before any ticket began.
         self.refused_unhandled = 0
+        #: Whether tickets note when they begin (a request deadline is watching).
+        self.stamping = False
 
     def begin(self, request: object = None, cut: Callable[[object], None] | None = None) -> Ticket:
         """Open a ticket for a request about to be handled.
@@ -205,6 +212,8 @@ class RequestLedger:
                 trio task is cancelled).
         """
         ticket = Ticket(self, request, cut)
+        if self.stamping:
+            ticket.started = time.monotonic()
         self._open.add(ticket)
         if self.limit is not None and len(self._open) >= self.limit:
             self.full = True
@@ -226,6 +235,20 @@ class RequestLedger:
         for ticket in tickets:
             ticket.cut()
         return len(tickets)
+
+    def cut_older_than(self, moment: float) -> int:
+        """Cut the open requests that began before ``moment`` (monotonic); return how many.
+
+        Unlike a drain's cut, the requests end with their own outcome: a
+        request deadline is the request's failing, not the server's stop.
+        """
+        with self._lock:
+            overdue = [t for t in list(self._open) if 0 < t.started < moment and not t.overdue]
+            for ticket in overdue:
+                ticket.overdue = True
+        for ticket in overdue:
+            ticket.cut()
+        return len(overdue)
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
         """Block until no ticket is open, or ``timeout`` seconds; return whether idle."""
