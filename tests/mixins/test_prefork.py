@@ -8,6 +8,7 @@ it with real clients and signals, and learn the workers' pids from replies.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import threading
@@ -289,7 +290,8 @@ def test_a_second_sigterm_cuts_at_once_however_long_the_drain_timeout(base: str)
         wait_gone(pids)
     assert "active=0" in report["counts"]
     assert "failed=0, refused=0, cut=1" in report["counts"]
-    assert report["drained"] == "DrainResult(completed=0, cut=1)"
+    # The held request was cut; one of workers_seen()'s may still have been ending.
+    assert re.fullmatch(r"DrainResult\(completed=[01], cut=1\)", report["drained"])
     assert report["exits"] == "[0, 0]"  # cut, then exited: none had to be killed
 
 
