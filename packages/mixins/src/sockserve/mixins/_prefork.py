@@ -71,7 +71,9 @@ class Prefork(Generic[RequestT, AddressT]):
     kernel gives each connection to whichever worker accepts first. With
     ``reuse_port`` (IP servers built with ``allow_reuse_port = True``) each
     worker binds a socket of its own to the same address, and the kernel
-    spreads connections over them evenly.
+    spreads connections over them evenly; the server's own socket stops
+    listening as the ``Prefork`` is made (clients are refused, and retry,
+    until the workers listen), so make it before announcing the address.
 
     Args:
         server: The bound server to run in every worker.
@@ -102,6 +104,11 @@ class Prefork(Generic[RequestT, AddressT]):
         self.drain_timeout = drain_grace(drain_timeout)
         if reuse_port:
             _check_reuse_port(server.socket)
+            # Stop listening at once, bound still: a connection the kernel queued at
+            # this socket, which no worker accepts, would be reset; now it is refused
+            # (clients retry) until the workers listen on sockets of their own.
+            with contextlib.suppress(OSError):
+                server.socket.shutdown(_socket.SHUT_RD)
         self._slots = Slots(count * 2)  # room for a replacement beside each worker
         self._retired = RequestCounts(0, 0, 0, 0, 0, 0)
         self._retired_drains = DrainResult(0, 0)
@@ -219,12 +226,7 @@ class Prefork(Generic[RequestT, AddressT]):
     # -- supervising ---------------------------------------------------------------
 
     def _supervise(self) -> None:
-        if self.reuse_port:
-            # Stop listening, bound still: the kernel would queue connections at our
-            # socket too, and we never accept. The workers listen on sockets of their own.
-            with contextlib.suppress(OSError):
-                self.server.socket.shutdown(_socket.SHUT_RD)
-        else:
+        if not self.reuse_port:
             # Every worker wakes for a connection and all but one find none: a blocking
             # accept() would then hang on, deaf to its SIGTERM (PEP 475 retries it).
             self.server.socket.setblocking(False)
