@@ -381,11 +381,12 @@ def ask(word):
 server = ThreadingServer(("127.0.0.1", 0), Slow)
 with Prefork(server, workers=1, drain_timeout=10) as prefork:
     print("ready", flush=True)
-    for word in (b"slow", b"quick"):
+    for slow in (True, False):
         supervising = threading.Thread(target=prefork.serve_forever)
         supervising.start()
-        ask(b"hi")
-        held = ask(word)
+        ask(b"hi")  # the worker serves: that request is over 0.3 s later
+        time.sleep(0.3)
+        held = ask(b"slow") if slow else None  # in flight when the drain begins
         print("drain", tuple(prefork.drain(5)), flush=True)
         supervising.join()
     print("total", tuple(prefork.drain_results()), flush=True)
