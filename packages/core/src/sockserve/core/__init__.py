@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._admission import check_access as check_access
 from ._admission import log_refusal as log_refusal
+from ._admission import stream_socket as stream_socket
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
@@ -123,4 +124,5 @@ __all__ = [
     "proxy_header_length",
     "require_reply_address",
     "serve_request",
+    "stream_socket",
 ]

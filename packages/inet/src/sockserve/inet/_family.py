@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket as _socket
 
-__all__ = ["DUAL_STACK_HOSTS", "family_of_host"]
+__all__ = ["DUAL_STACK_HOSTS", "family_of_host", "host_and_port"]
 
 #: The hosts a dual-stack server may bind: every address, of both families.
 DUAL_STACK_HOSTS = frozenset({"", "::"})
@@ -37,3 +37,8 @@ def family_of_host(host: object, socket_type: int) -> int:
     # No port: a bad one is bind()'s to reject, with the stdlib's error.
     infos = _socket.getaddrinfo(host, None, 0, socket_type, 0, _socket.AI_PASSIVE)
     return int(infos[0][0])
+
+
+def host_and_port(host: str, port: int) -> str:
+    """``HOST:PORT`` for people to read, an IPv6 host in brackets (``[::1]:8000``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from sockserve.core import DatagramRequestHandler, StreamRequestHandler
 
+from ._family import host_and_port
 from ._servers import InetAddress, TCPServer, UDPServer
 
 
@@ -70,11 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             print("Stopped.", file=sys.stderr)
     return 0
-
-
-def host_and_port(host: str, port: int) -> str:
-    """``HOST:PORT``, with an IPv6 host in brackets (``[::1]:8000``)."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from sockserve.core import BaseServer, NetworkAccess, ProxyProtocol, activated_sockets
-from sockserve.inet import TCPServer, UDPServer
+from sockserve.inet import TCPServer, UDPServer, host_and_port
 from sockserve.mixins import ForkingMixIn, Prefork, ThreadingMixIn, ThreadPoolMixIn
 from sockserve.servers import HTTPServer
 from sockserve.unix import UnixDatagramServer, UnixStreamServer
@@ -153,7 +153,7 @@ def _attributes(settings: Settings) -> dict[str, object]:
 def _where(listen: Listen) -> str:
     if listen.kind in ("tcp", "udp"):
         host, port = cast("tuple[str, int]", listen.address)
-        return f"{listen.kind} [{host}]:{port}" if ":" in host else f"{listen.kind} {host}:{port}"
+        return f"{listen.kind} {host_and_port(host, port)}"
     if listen.kind == "systemd":
         return f"systemd socket {listen.address or '(the only one)'}"
     return f"{listen.kind} {listen.address}"

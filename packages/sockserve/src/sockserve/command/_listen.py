@@ -6,6 +6,8 @@ import argparse
 import socket
 from dataclasses import dataclass
 
+from sockserve.inet import host_and_port
+
 from ._errors import UsageError
 
 __all__ = ["Listen", "describe", "parse_address"]
@@ -53,7 +55,7 @@ def describe(sock: socket.socket) -> str:
     transport = "udp" if sock.type == socket.SOCK_DGRAM else "tcp"
     if isinstance(address, tuple):
         host, port = address[:2]
-        return f"{transport} [{host}]:{port}" if ":" in host else f"{transport} {host}:{port}"
+        return f"{transport} {host_and_port(host, port)}"
     name = address.decode() if isinstance(address, bytes) else address
     return f"unix {name or '(unnamed)'}"
 

@@ -22,6 +22,7 @@ from sockserve.core import (
     check_access,
     check_seconds,
     proxy_header_length,
+    stream_socket,
 )
 from sockserve.core.tls import wrap
 
@@ -48,25 +49,19 @@ async def admit_async(
     """
     proxy = server.proxy_protocol
     if proxy is not None:
-        sock = _stream_socket(request, "proxy_protocol")
+        sock = stream_socket(request, "proxy_protocol")
         client_address = await _read_proxy_header(proxy, sock, client_address)
     try:
         check_access(server, request, client_address)
         context = server.ssl_context
         if context is not None:
-            sock = _stream_socket(request, "ssl_context")
+            sock = stream_socket(request, "ssl_context")
             timeout = check_seconds(server.handshake_timeout, "handshake_timeout")
             request = await _tls_handshake(context, sock, timeout)  # type: ignore[assignment]  # a stream request
     except AdmissionError as refusal:
         refusal.client_address = client_address  # the real one, for the log line
         raise
     return request, client_address
-
-
-def _stream_socket(request: object, option: str) -> _socket.socket:
-    if not isinstance(request, _socket.socket):
-        raise ValueError(f"{option} is for stream servers; this server gets datagrams")
-    return request
 
 
 async def _tls_handshake(
