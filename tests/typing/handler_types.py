@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import socket
 import socketserver
-from typing import assert_type
+from collections.abc import Callable
+from typing import Any, assert_type
 
 from sockserve.core import (
     BaseRequestHandler,
+    BaseServer,
     DatagramRequestHandler,
     RequestHandlerProtocol,
-    ServerLifecycleProtocol,
     SocketAddress,
     StreamRequestHandler,
 )
@@ -25,7 +26,8 @@ class PlainEcho(StreamRequestHandler):
     def handle(self) -> None:
         assert_type(self.request, socket.socket)
         assert_type(self.connection, socket.socket)
-        assert_type(self.server, ServerLifecycleProtocol)
+        assert_type(self.server, BaseServer[Any, Any])
+        assert_type(self.server.request_shutdown, Callable[[], None])
         assert_type(self.client_address, SocketAddress)
         self.wfile.write(self.rfile.readline())
 

@@ -114,3 +114,28 @@ def pooled_keeps_the_address_type(server: ThreadPoolTCPServer) -> int:
 
 def counts_and_drain(server: ThreadPoolTCPServer) -> tuple[RequestCounts, DrainResult]:
     return server.request_counts(), server.drain(1.0)
+
+
+def run_any(server: ServerProtocol) -> None:
+    """How a user says "any server": the bare protocol."""
+    server.serve_forever()
+
+
+def bare_protocol_accepts_every_server(
+    tcp: TCPServer,
+    udp: UDPServer,
+    pooled: ThreadPoolUnixDatagramServer,
+    stream: StreamServer[str],
+    stdlib_tcp: socketserver.TCPServer,
+    stdlib_udp: socketserver.UDPServer,
+    stdlib_threading: socketserver.ThreadingUnixStreamServer,
+) -> None:
+    for server in (tcp, udp, pooled, stream, stdlib_tcp, stdlib_udp, stdlib_threading):
+        run_any(server)
+
+
+def bare_protocol_rejects_what_is_not_a_server(
+    sock: socket.socket, base: socketserver.BaseServer
+) -> None:
+    run_any(sock)  # type: ignore[arg-type]
+    run_any(base)  # type: ignore[arg-type]  # typeshed's BaseServer has no socket

@@ -6,15 +6,16 @@ Checked by ``mypy --strict`` (hatch run types:check), never run.
 from __future__ import annotations
 
 import socket
-from typing import assert_type
+from collections.abc import Callable
+from typing import Any, assert_type
 
 import trio
 
 from sockserve.core import (
+    BaseServer,
     DatagramRequest,
     DatagramRequestHandler,
     DrainResult,
-    ServerLifecycleProtocol,
     ServerProtocol,
     SocketAddress,
     StreamRequest,
@@ -78,7 +79,8 @@ class TypedEcho(AsyncStreamRequestHandler[TrioTCPServer, InetAddress]):
 
 class PlainEcho(AsyncStreamRequestHandler):
     async def handle(self) -> None:
-        assert_type(self.server, ServerLifecycleProtocol)
+        assert_type(self.server, BaseServer[Any, Any])
+        assert_type(self.server.request_shutdown, Callable[[], None])
         assert_type(self.client_address, SocketAddress)
         await self.stream.send_all(await self.stream.receive_some())
 

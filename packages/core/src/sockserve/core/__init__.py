@@ -9,6 +9,7 @@ concurrency model shares: the steps of a request in its worker
 (`RequestCounts`) and a graceful drain (`DrainResult`) read.
 """
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._admission import check_access as check_access
@@ -49,6 +50,8 @@ from ._socket_server import StreamServer as StreamServer
 from ._socket_writer import SocketWriter as SocketWriter
 from ._types import AddressT as AddressT
 from ._types import DatagramRequest as DatagramRequest
+from ._types import MixInAddressT as MixInAddressT
+from ._types import MixInRequestT as MixInRequestT
 from ._types import RequestT as RequestT
 from ._types import SocketAddress as SocketAddress
 from ._types import StreamRequest as StreamRequest
@@ -64,7 +67,7 @@ if TYPE_CHECKING:
 
 # Loaded on first use: the drop-in imports this package, and every module
 # loaded here is memory a forked child copies (ipaddress, for one).
-__getattr__ = lazy_attributes(
+__getattr__: Callable[[str], object] = lazy_attributes(
     __name__,
     {
         "NetworkAccess": "._access",

@@ -31,8 +31,8 @@ class NetworkAccess:
         allow: Iterable[str | IPNetwork] | None = None,
         deny: Iterable[str | IPNetwork] = (),
     ) -> None:
-        self.allow = None if allow is None else Networks(allow)
-        self.deny = Networks(deny)
+        self.allow: Networks | None = None if allow is None else Networks(allow)
+        self.deny: Networks = Networks(deny)
 
     def __call__(self, request: object, client_address: object) -> str | None:
         """Why ``client_address`` is refused, or None if it is let in."""

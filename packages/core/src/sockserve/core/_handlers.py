@@ -5,9 +5,8 @@ from __future__ import annotations
 import errno
 import io
 import socket as _socket
-from typing import ClassVar, Generic, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
-from ._protocols import ServerLifecycleProtocol
 from ._socket_writer import SocketWriter
 from ._types import AddressT, DatagramRequest, RequestT, StreamRequest, TypeVar
 
@@ -19,8 +18,15 @@ __all__ = [
     "require_reply_address",
 ]
 
-#: The server a handler expects; a handler that names none sees any server.
-ServerT = TypeVar("ServerT", default=ServerLifecycleProtocol)
+#: The server a handler expects. A handler that names none accepts any of
+#: sockserve's servers and sees it as a `BaseServer` (``request_shutdown()``
+#: included) whose hooks take Any.
+if TYPE_CHECKING:
+    from ._base_server import BaseServer
+
+    ServerT = TypeVar("ServerT", default=BaseServer[Any, Any])
+else:  # _base_server imports this module; the default is for type checkers only
+    ServerT = TypeVar("ServerT")
 
 
 class BaseRequestHandler(Generic[RequestT, ServerT, AddressT]):

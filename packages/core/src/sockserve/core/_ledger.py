@@ -125,11 +125,11 @@ class Ticket:
         self._request = request
         self._cut = cut
         self._ended = False
-        self.was_cut = False
+        self.was_cut: bool = False
         #: When it began (``time.monotonic()``), while a request deadline watches; else 0.
-        self.started = 0.0
+        self.started: float = 0.0
         #: Whether a request deadline cut it (it still ends with its own outcome).
-        self.overdue = False
+        self.overdue: bool = False
 
     def end(self, outcome: Outcome) -> None:
         """Record that the request has ended with ``outcome`` (ignored if it was cut).
@@ -192,15 +192,15 @@ class RequestLedger:
         self._ended = [0, 0, 0]  # by Outcome
         self._cut = 0
         self._cut_open = 0  # cut, and not ended yet: counted as cut, not as active
-        self.limit = limit
+        self.limit: int | None = limit
         #: Whether `limit` tickets are open: the serving loop takes no request then.
-        self.full = False
+        self.full: bool = False
         #: Called, outside the lock, when a ticket's end takes the ledger off `full`.
         self.on_room: Callable[[], None] | None = None
         #: Requests the serving loop refused before any ticket began.
-        self.refused_unhandled = 0
+        self.refused_unhandled: int = 0
         #: Whether tickets note when they begin (a request deadline is watching).
-        self.stamping = False
+        self.stamping: bool = False
 
     def begin(self, request: object = None, cut: Callable[[object], None] | None = None) -> Ticket:
         """Open a ticket for a request about to be handled.

@@ -7,8 +7,8 @@ them by mypy (see ``tests/typing/``), and so is the stdlib's own
 
 `ServerLifecycleProtocol` holds the members whose types do not depend on what
 a server serves; `ServerProtocol` adds the request hooks, typed by the request
-and address types. Handlers that do not name their server class see their
-server as a `ServerLifecycleProtocol`.
+and address types. Unparametrised, ``ServerProtocol`` means "any server":
+ours, the stdlib's, or a user's own class with the documented members.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, Protocol, Self
+from typing import Any, Generic, Protocol, Self
 
-from ._types import AddressT, RequestT, SocketAddress, StreamRequest, TypeVar
+from ._types import SocketAddress, StreamRequest, TypeVar
 
 __all__ = ["RequestHandlerProtocol", "ServerLifecycleProtocol", "ServerProtocol"]
 
@@ -123,12 +123,21 @@ class ServerLifecycleProtocol(Protocol):
     ) -> None: ...
 
 
+# Any by default: a bare ``ServerProtocol`` must accept every server, and a
+# server's hooks take its own request and address types, which a default
+# union would reject (parameters are contravariant).
+RequestT = TypeVar("RequestT", default=Any)
+AddressT = TypeVar("AddressT", default=Any)
+
+
 class ServerProtocol(ServerLifecycleProtocol, Protocol[RequestT, AddressT]):
     """The whole documented server interface, typed by request and address.
 
     ``RequestT`` is what `get_request` produces and handlers receive (a
     socket for stream servers, ``(bytes, socket)`` for datagram servers);
     ``AddressT`` is the type of the server's and its clients' addresses.
+    Unparametrised (``def run(server: ServerProtocol)``) it accepts any
+    server, and its hooks and address are Any.
     """
 
     @property

@@ -63,8 +63,8 @@ class ProxyProtocol:
         timeout: float = 5.0,
         max_size: int = 4096,
     ) -> None:
-        self.trusted = Networks(trusted)
-        self.timeout = check_seconds(timeout, "the PROXY header timeout")
+        self.trusted: Networks = Networks(trusted)
+        self.timeout: float = check_seconds(timeout, "the PROXY header timeout")
         size = check_limit(max_size, "max_size")
         if size is None or size < V1_MAX:
             raise ValueError(f"max_size must be an int of at least {V1_MAX}, got {max_size!r}")

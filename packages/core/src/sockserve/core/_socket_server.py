@@ -43,6 +43,8 @@ class SocketServer(BaseServer[RequestT, AddressT]):
     # The kernel caps the backlog at net.core.somaxconn; the stdlib's 5 drops
     # connections under a burst as small as 16 (CPython 3.15 made this change).
     request_queue_size: int = _socket.SOMAXCONN
+    socket: _socket.socket
+    server_address: AddressT
 
     def __init__(
         self,

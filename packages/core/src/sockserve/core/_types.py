@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import typing
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     # PEP 696 defaults, read by type checkers. At run time the plain TypeVar
@@ -21,6 +21,8 @@ else:
 __all__ = [
     "AddressT",
     "DatagramRequest",
+    "MixInAddressT",
+    "MixInRequestT",
     "RequestT",
     "SocketAddress",
     "StreamRequest",
@@ -45,3 +47,13 @@ RequestT = TypeVar("RequestT", default=StreamRequest | DatagramRequest)
 
 #: The type of a server's addresses and of its clients' addresses.
 AddressT = TypeVar("AddressT", default=SocketAddress)
+
+# A mix-in serves whatever the server it is mixed into serves. Unparametrised
+# (``class S(ThreadingMixIn, TCPServer)``, the stdlib's idiom) its hooks take
+# Any, as typeshed's do, and the attributes the server declares keep their types.
+
+#: The request type of a concurrency mix-in; Any unless it is parametrised.
+MixInRequestT = TypeVar("MixInRequestT", default=Any)
+
+#: The address type of a concurrency mix-in; Any unless it is parametrised.
+MixInAddressT = TypeVar("MixInAddressT", default=Any)

@@ -41,6 +41,10 @@ class _InetServer(SocketServer[RequestT, InetAddress]):
 
     address_family: int = _socket.AF_INET
     dual_stack: bool | None = None
+    # Declared here, not only through SocketServer's type variable: in the
+    # stdlib idiom ``class S(ThreadingMixIn, TCPServer)`` the unparametrised
+    # mix-in comes first, and this declaration is what keeps the address type.
+    server_address: InetAddress
 
     def _family(self) -> int:
         """The family to create the socket with (see `address_family`).

@@ -7,6 +7,7 @@ while every one is busy; `Prefork` runs any server in supervised worker
 processes.
 """
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sockserve.core import lazy_attributes
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 # Loaded on first use: the drop-in imports this package for its two stdlib
 # mix-ins, and every module loaded here is memory a forked child copies.
-__getattr__ = lazy_attributes(
+__getattr__: Callable[[str], object] = lazy_attributes(
     __name__,
     {"DEFAULT_POOL_SIZE": "._pool", "ThreadPoolMixIn": "._pool", "Prefork": "._prefork"},
 )

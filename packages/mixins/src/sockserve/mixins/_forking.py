@@ -7,7 +7,7 @@ import functools
 import os
 import signal
 
-from sockserve.core import AddressT, BaseServer, Outcome, RequestT, Ticket, serve_request
+from sockserve.core import BaseServer, MixInAddressT, MixInRequestT, Outcome, Ticket, serve_request
 
 from ._child_exit import reap, wait_for_any_exit
 
@@ -19,7 +19,7 @@ _FAILED = Outcome.FAILED
 _OUTCOME_OF_STATUS = {int(outcome): outcome for outcome in Outcome}
 
 
-class ForkingMixIn(BaseServer[RequestT, AddressT]):
+class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
     """Handle each request in a forked child. List it first: ``class S(ForkingMixIn, TCPServer)``.
 
     Unlike the stdlib's, it enforces `max_children` *before* forking (the
@@ -112,7 +112,7 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
         """Reap children that have exited (called by ``serve_forever`` on each pass)."""
         self.collect_children()
 
-    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+    def process_request(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
         """Fork a child that handles the request and exits; return at once in the parent.
 
         Blocks first while `max_children` children are alive (only when
@@ -170,7 +170,7 @@ class ForkingMixIn(BaseServer[RequestT, AddressT]):
             os.close(pidfd)
         pidfds.clear()
 
-    def __serve_in_child(self, request: RequestT, client_address: AddressT) -> None:
+    def __serve_in_child(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
         status = int(_FAILED)
         try:
             status = int(serve_request(self, request, client_address))

@@ -10,7 +10,14 @@ import threading
 import weakref
 from typing import Generic
 
-from sockserve.core import AddressT, BaseServer, RequestT, Ticket, check_limit, serve_request
+from sockserve.core import (
+    BaseServer,
+    MixInAddressT,
+    MixInRequestT,
+    Ticket,
+    check_limit,
+    serve_request,
+)
 
 __all__ = ["ThreadPoolMixIn"]
 
@@ -18,14 +25,15 @@ __all__ = ["ThreadPoolMixIn"]
 #: that an idle pool costs little (each thread reserves its stack).
 DEFAULT_POOL_SIZE = 32
 
-_Job = tuple[RequestT, AddressT, Ticket]
+_Job = tuple[MixInRequestT, MixInAddressT, Ticket]
 
 
-class _Pool(Generic[RequestT, AddressT]):
+class _Pool(Generic[MixInRequestT, MixInAddressT]):
     """Worker threads taking handed-over requests, at most ``size`` at once."""
 
-    def __init__(self, server: ThreadPoolMixIn[RequestT, AddressT], size: int) -> None:
-        self._jobs: queue.SimpleQueue[_Job[RequestT, AddressT] | None] = queue.SimpleQueue()
+    def __init__(self, server: ThreadPoolMixIn[MixInRequestT, MixInAddressT], size: int) -> None:
+        self._jobs: queue.SimpleQueue[_Job[MixInRequestT, MixInAddressT] | None]
+        self._jobs = queue.SimpleQueue()
         # A worker per permit: a hand-over waits for one, so no job waits in the queue
         # (serve_forever never waits: it takes no request while the pool is full).
         self._idle = threading.Semaphore(size)
@@ -41,7 +49,7 @@ class _Pool(Generic[RequestT, AddressT]):
         for thread in self._threads:
             thread.start()
 
-    def hand_over(self, job: _Job[RequestT, AddressT]) -> None:
+    def hand_over(self, job: _Job[MixInRequestT, MixInAddressT]) -> None:
         """Give ``job`` to a worker; block while every worker is busy."""
         self._idle.acquire()
         self._jobs.put(job)
@@ -57,8 +65,8 @@ class _Pool(Generic[RequestT, AddressT]):
 
 
 def _work(
-    server_ref: weakref.ref[ThreadPoolMixIn[RequestT, AddressT]],
-    jobs: queue.SimpleQueue[_Job[RequestT, AddressT] | None],
+    server_ref: weakref.ref[ThreadPoolMixIn[MixInRequestT, MixInAddressT]],
+    jobs: queue.SimpleQueue[_Job[MixInRequestT, MixInAddressT] | None],
     idle: threading.Semaphore,
 ) -> None:
     while (job := jobs.get()) is not None:
@@ -78,7 +86,7 @@ def _hook_args(*exc_info: object) -> threading.ExceptHookArgs:
     return threading.ExceptHookArgs((*exc_info, threading.current_thread()))
 
 
-class ThreadPoolMixIn(BaseServer[RequestT, AddressT]):
+class ThreadPoolMixIn(BaseServer[MixInRequestT, MixInAddressT]):
     """Handle requests on a bounded pool of threads: ``class S(ThreadPoolMixIn, TCPServer)``.
 
     List it first, as the stdlib's mix-ins.
@@ -108,7 +116,7 @@ class ThreadPoolMixIn(BaseServer[RequestT, AddressT]):
     pool_size: int = DEFAULT_POOL_SIZE
     daemon_threads: bool = False
     block_on_close: bool = True
-    _pool: _Pool[RequestT, AddressT] | None = None
+    _pool: _Pool[MixInRequestT, MixInAddressT] | None = None
     _stop_at_exit: functools.partial[None] | None = None
 
     def _request_limit(self) -> int | None:
@@ -122,7 +130,7 @@ class ThreadPoolMixIn(BaseServer[RequestT, AddressT]):
             raise TypeError("pool_size must be an int, got None")
         return size
 
-    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+    def process_request(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
         """Hand the request to a worker thread; return at once.
 
         Blocks only while every worker is busy, which ``serve_forever`` never
@@ -155,7 +163,7 @@ class ThreadPoolMixIn(BaseServer[RequestT, AddressT]):
 
 
 def _stop_pool_of(
-    server_ref: weakref.ref[ThreadPoolMixIn[RequestT, AddressT]], *, wait: bool = True
+    server_ref: weakref.ref[ThreadPoolMixIn[MixInRequestT, MixInAddressT]], *, wait: bool = True
 ) -> None:
     server = server_ref()
     if server is not None and server._pool is not None:

@@ -98,10 +98,10 @@ class Prefork(Generic[RequestT, AddressT]):
         drain_timeout: float = 30.0,
     ) -> None:
         count = check_limit(workers, "workers") or os.cpu_count() or 1
-        self.server = server
-        self.workers = count
-        self.reuse_port = reuse_port
-        self.drain_timeout = drain_grace(drain_timeout)
+        self.server: BaseServer[RequestT, AddressT] = server
+        self.workers: int = count
+        self.reuse_port: bool = reuse_port
+        self.drain_timeout: float = drain_grace(drain_timeout)
         if reuse_port:
             _check_reuse_port(server.socket)
             # Stop listening at once, bound still: a connection the kernel queued at

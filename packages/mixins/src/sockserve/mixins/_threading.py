@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from sockserve.core import (
-    AddressT,
     BaseServer,
+    MixInAddressT,
+    MixInRequestT,
     Outcome,
-    RequestT,
     Ticket,
     adopt_ticket,
     serve_request,
@@ -72,7 +72,7 @@ class _LiveThreads(_NoThreads):
 _UNTRACKED = _NoThreads()
 
 
-class ThreadingMixIn(BaseServer[RequestT, AddressT]):
+class ThreadingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
     """Handle each request in a new thread. List it first: ``class S(ThreadingMixIn, TCPServer)``.
 
     Attributes:
@@ -86,7 +86,7 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
     block_on_close: bool = True
     _threads: _NoThreads = _UNTRACKED
 
-    def process_request_thread(self, request: RequestT, client_address: AddressT) -> None:
+    def process_request_thread(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
         """Run in the handler thread: `finish_request`, then `shutdown_request`.
 
         An `Exception` goes to `handle_error`; a `BaseException` (such as
@@ -94,7 +94,7 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
         """
         serve_request(self, request, client_address)
 
-    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+    def process_request(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
         """Start a thread that runs `process_request_thread`; return at once.
 
         Raises:
@@ -124,7 +124,11 @@ class ThreadingMixIn(BaseServer[RequestT, AddressT]):
         return self._threads
 
     def __run(
-        self, threads: _NoThreads, request: RequestT, client_address: AddressT, ticket: Ticket
+        self,
+        threads: _NoThreads,
+        request: MixInRequestT,
+        client_address: MixInAddressT,
+        ticket: Ticket,
     ) -> None:
         adopt_ticket(ticket)  # the default process_request_thread ends it exactly
         outcome = _FAILED

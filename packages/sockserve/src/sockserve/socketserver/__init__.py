@@ -4,85 +4,19 @@
 stdlib module of this Python (the same ``__all__``), built from sockserve's
 own classes: the behaviour is the stdlib's except where sockserve fixes it
 (see the project README).
+
+Type checkers see typeshed's types for them (``_typeshed_view.pyi``): a
+program that type-checks with ``import socketserver`` type-checks unchanged
+with ``from sockserve import socketserver``. Code written for sockserve gets
+precise, parametrised types from ``sockserve.core``, ``sockserve.inet``,
+``sockserve.unix`` and ``sockserve.mixins`` instead.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-import os
-import socket
-import sys
+from ._classes import __all__ as __all__
 
-from sockserve.core import BaseRequestHandler as BaseRequestHandler
-from sockserve.core import BaseServer as BaseServer
-from sockserve.core import DatagramRequest, StreamRequest
-from sockserve.core import DatagramRequestHandler as DatagramRequestHandler
-from sockserve.core import StreamRequestHandler as StreamRequestHandler
-from sockserve.inet import InetAddress
-from sockserve.inet import TCPServer as TCPServer
-from sockserve.inet import UDPServer as UDPServer
-from sockserve.mixins import ThreadingMixIn as ThreadingMixIn
-
-__all__ = [
-    "BaseRequestHandler",
-    "BaseServer",
-    "DatagramRequestHandler",
-    "StreamRequestHandler",
-    "TCPServer",
-    "ThreadingMixIn",
-    "ThreadingTCPServer",
-    "ThreadingUDPServer",
-    "UDPServer",
-]
-
-
-class ThreadingTCPServer(ThreadingMixIn[StreamRequest, InetAddress], TCPServer):
-    """A `TCPServer` that handles each connection in a new thread."""
-
-
-class ThreadingUDPServer(ThreadingMixIn[DatagramRequest, InetAddress], UDPServer):
-    """A `UDPServer` that handles each datagram in a new thread."""
-
-
-if hasattr(os, "fork"):
-    from sockserve.mixins import ForkingMixIn as ForkingMixIn
-
-    __all__ += ["ForkingMixIn", "ForkingTCPServer", "ForkingUDPServer"]
-
-    class ForkingTCPServer(ForkingMixIn[StreamRequest, InetAddress], TCPServer):
-        """A `TCPServer` that handles each connection in a forked child."""
-
-    class ForkingUDPServer(ForkingMixIn[DatagramRequest, InetAddress], UDPServer):
-        """A `UDPServer` that handles each datagram in a forked child."""
-
-
-if hasattr(socket, "AF_UNIX"):
-    from sockserve.unix import UnixAddress, UnixDatagramAddress
-    from sockserve.unix import UnixDatagramServer as UnixDatagramServer
-    from sockserve.unix import UnixStreamServer as UnixStreamServer
-
-    __all__ += [
-        "ThreadingUnixDatagramServer",
-        "ThreadingUnixStreamServer",
-        "UnixDatagramServer",
-        "UnixStreamServer",
-    ]
-
-    class ThreadingUnixStreamServer(ThreadingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
-        """A `UnixStreamServer` that handles each connection in a new thread."""
-
-    class ThreadingUnixDatagramServer(
-        ThreadingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
-    ):
-        """A `UnixDatagramServer` that handles each datagram in a new thread."""
-
-    # The stdlib gained these in 3.12; an older Python's __all__ lacks them.
-    if hasattr(os, "fork") and sys.version_info >= (3, 12):
-        __all__ += ["ForkingUnixDatagramServer", "ForkingUnixStreamServer"]
-
-        class ForkingUnixStreamServer(ForkingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
-            """A `UnixStreamServer` that handles each connection in a forked child."""
-
-        class ForkingUnixDatagramServer(
-            ForkingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
-        ):
-            """A `UnixDatagramServer` that handles each datagram in a forked child."""
+if TYPE_CHECKING:
+    from ._typeshed_view import *  # noqa: F403
+else:
+    from ._classes import *  # noqa: F403

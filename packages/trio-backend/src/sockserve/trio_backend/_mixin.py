@@ -13,10 +13,10 @@ import trio
 
 from sockserve.core import (
     AcceptBackoff,
-    AddressT,
     BaseServer,
     DrainResult,
-    RequestT,
+    MixInAddressT,
+    MixInRequestT,
     drain_grace,
     in_worker_of,
 )
@@ -35,7 +35,7 @@ logger = logging.getLogger("sockserve.trio_backend")
 _grace_lock = threading.RLock()
 
 
-class TrioMixIn(BaseServer[RequestT, AddressT]):
+class TrioMixIn(BaseServer[MixInRequestT, MixInAddressT]):
     """Serve with trio. List it first: ``class Server(TrioMixIn, TCPServer)``.
 
     The family class (``TCPServer``, ``UDPServer``, ``UnixStreamServer``,
@@ -83,7 +83,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
     max_threads: int = 40
     idle_timeout: float | None = None
 
-    _trio_run: Run[RequestT, AddressT] | None = None
+    _trio_run: Run[MixInRequestT, MixInAddressT] | None = None
     _last_drain: DrainResult = DrainResult(0, 0)
     _pending_grace: float = math.inf
     _accept_backoff: AcceptBackoff | None = None
@@ -91,7 +91,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
     # -- structured ------------------------------------------------------------
 
     async def serve(
-        self, *, task_status: trio.TaskStatus[AddressT] = trio.TASK_STATUS_IGNORED
+        self, *, task_status: trio.TaskStatus[MixInAddressT] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve until cancelled or drained: ``await nursery.start(server.serve)``.
 
@@ -111,7 +111,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
             raise RuntimeError("this server is already serving")
         plan = Plan.of(self)
         with self._serving(), nonblocking(self.socket):
-            run: Run[RequestT, AddressT] | None = None
+            run: Run[MixInRequestT, MixInAddressT] | None = None
             try:
                 async with trio.open_nursery() as nursery:
                     run = self._trio_run = Run(self, plan, nursery, self._run_backoff())
@@ -124,7 +124,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
                     run.finished.set()
 
     async def __serve_run(
-        self, run: Run[RequestT, AddressT], task_status: trio.TaskStatus[AddressT]
+        self, run: Run[MixInRequestT, MixInAddressT], task_status: trio.TaskStatus[MixInAddressT]
     ) -> None:
         try:
             with self._waking_on_shutdown(functools.partial(self._wake_run, run)):
@@ -211,7 +211,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
 
     async def __handle_request(self, plan: Plan, timeout: float | None) -> bool:
         with nonblocking(self.socket):
-            run: Run[RequestT, AddressT] | None = None
+            run: Run[MixInRequestT, MixInAddressT] | None = None
             try:
                 async with trio.open_nursery() as nursery:
                     run = Run(self, plan, nursery, self._run_backoff())
@@ -268,7 +268,7 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
 
     # -- where a request runs ----------------------------------------------------
 
-    def process_request(self, request: RequestT, client_address: AddressT) -> None:
+    def process_request(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
         """Start handling ``request`` in a new task of the running server; return at once.
 
         Raises:
@@ -279,7 +279,9 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
             raise RuntimeError("process_request() needs this server serving in this trio run")
         run.start(request, client_address)
 
-    async def finish_request_async(self: Self, request: RequestT, client_address: AddressT) -> None:
+    async def finish_request_async(
+        self: Self, request: MixInRequestT, client_address: MixInAddressT
+    ) -> None:
         """Handle the request with an async handler: create it, then await its methods.
 
         The async twin of ``finish_request``: ``setup``, ``handle`` and, even
@@ -324,12 +326,12 @@ class TrioMixIn(BaseServer[RequestT, AddressT]):
             grace, self._pending_grace = self._pending_grace, math.inf
         return None if grace == math.inf else grace
 
-    def _wake_run(self, run: Run[RequestT, AddressT]) -> None:
+    def _wake_run(self, run: Run[MixInRequestT, MixInAddressT]) -> None:
         # Called by request_shutdown() from any thread: hand over to the trio thread.
         with contextlib.suppress(trio.RunFinishedError):
             run.token.run_sync_soon(self._begin_stop, run)
 
-    def _begin_stop(self, run: Run[RequestT, AddressT]) -> None:
+    def _begin_stop(self, run: Run[MixInRequestT, MixInAddressT]) -> None:
         grace = self.__take_grace()
         if grace is not None:  # else an earlier wake-up already took it
             run.stop(grace)

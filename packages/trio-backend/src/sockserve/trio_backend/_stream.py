@@ -106,7 +106,7 @@ class BufferedSocketStream(trio.abc.HalfCloseableStream):
     """
 
     def __init__(self, sock: _socket.socket, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
-        self.max_size = _positive(max_size, "max_size")
+        self.max_size: int = _positive(max_size, "max_size")
         sock.setblocking(False)
         self._socket = sock
         self._buffer = bytearray()
@@ -116,7 +116,7 @@ class BufferedSocketStream(trio.abc.HalfCloseableStream):
         self._sent_eof = False
         #: Successful receives and sends so far: an idle-timeout watcher
         #: reads it to tell an idle connection from a busy one.
-        self.activity = 0
+        self.activity: int = 0
         stream_made = _STREAM_MADE.get()
         if stream_made is not None:
             stream_made(self)

@@ -1,5 +1,6 @@
 """sockserve.unix: Unix-domain stream and datagram servers over the sockserve core."""
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sockserve.core import lazy_attributes
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
 
 # Loaded on first use: the drop-in imports this package, and a forked child
 # copies every module loaded.
-__getattr__ = lazy_attributes(__name__, {"PeerAccess": "._peer", "peer_credentials": "._peer"})
+__getattr__: Callable[[str], object] = lazy_attributes(
+    __name__, {"PeerAccess": "._peer", "peer_credentials": "._peer"}
+)
 
 __all__ = [
     "PeerAccess",

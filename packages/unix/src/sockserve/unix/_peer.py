@@ -43,8 +43,8 @@ class PeerAccess:
     """
 
     def __init__(self, uids: Iterable[int] = (), gids: Iterable[int] = ()) -> None:
-        self.uids = _ids(uids, "uids")
-        self.gids = _ids(gids, "gids")
+        self.uids: frozenset[int] = _ids(uids, "uids")
+        self.gids: frozenset[int] = _ids(gids, "gids")
         if not self.uids and not self.gids:
             raise ValueError("PeerAccess lets nobody in: give uids or gids")
 

@@ -116,6 +116,9 @@ class UnixStreamServer(_UnixSocketServer[StreamRequest, UnixAddress], StreamServ
             binding raises EOPNOTSUPP); not allowed with an abstract address.
     """
 
+    # Declared, so that ``class S(ThreadingMixIn, UnixStreamServer)`` keeps it.
+    server_address: UnixAddress
+
 
 class UnixDatagramServer(
     _UnixSocketServer[DatagramRequest, UnixDatagramAddress],

@@ -1,0 +1,82 @@
+"""The drop-in's classes at run time: sockserve's own, assembled as the stdlib names them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+from sockserve.core import BaseRequestHandler as BaseRequestHandler
+from sockserve.core import BaseServer as BaseServer
+from sockserve.core import DatagramRequest, StreamRequest
+from sockserve.core import DatagramRequestHandler as DatagramRequestHandler
+from sockserve.core import StreamRequestHandler as StreamRequestHandler
+from sockserve.inet import InetAddress
+from sockserve.inet import TCPServer as TCPServer
+from sockserve.inet import UDPServer as UDPServer
+from sockserve.mixins import ThreadingMixIn as ThreadingMixIn
+
+__all__ = [
+    "BaseRequestHandler",
+    "BaseServer",
+    "DatagramRequestHandler",
+    "StreamRequestHandler",
+    "TCPServer",
+    "ThreadingMixIn",
+    "ThreadingTCPServer",
+    "ThreadingUDPServer",
+    "UDPServer",
+]
+
+
+class ThreadingTCPServer(ThreadingMixIn[StreamRequest, InetAddress], TCPServer):
+    """A `TCPServer` that handles each connection in a new thread."""
+
+
+class ThreadingUDPServer(ThreadingMixIn[DatagramRequest, InetAddress], UDPServer):
+    """A `UDPServer` that handles each datagram in a new thread."""
+
+
+if hasattr(os, "fork"):
+    from sockserve.mixins import ForkingMixIn as ForkingMixIn
+
+    __all__ += ["ForkingMixIn", "ForkingTCPServer", "ForkingUDPServer"]
+
+    class ForkingTCPServer(ForkingMixIn[StreamRequest, InetAddress], TCPServer):
+        """A `TCPServer` that handles each connection in a forked child."""
+
+    class ForkingUDPServer(ForkingMixIn[DatagramRequest, InetAddress], UDPServer):
+        """A `UDPServer` that handles each datagram in a forked child."""
+
+
+if hasattr(socket, "AF_UNIX"):
+    from sockserve.unix import UnixAddress, UnixDatagramAddress
+    from sockserve.unix import UnixDatagramServer as UnixDatagramServer
+    from sockserve.unix import UnixStreamServer as UnixStreamServer
+
+    __all__ += [
+        "ThreadingUnixDatagramServer",
+        "ThreadingUnixStreamServer",
+        "UnixDatagramServer",
+        "UnixStreamServer",
+    ]
+
+    class ThreadingUnixStreamServer(ThreadingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
+        """A `UnixStreamServer` that handles each connection in a new thread."""
+
+    class ThreadingUnixDatagramServer(
+        ThreadingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
+    ):
+        """A `UnixDatagramServer` that handles each datagram in a new thread."""
+
+    # The stdlib gained these in 3.12; an older Python's __all__ lacks them.
+    if hasattr(os, "fork") and sys.version_info >= (3, 12):
+        __all__ += ["ForkingUnixDatagramServer", "ForkingUnixStreamServer"]
+
+        class ForkingUnixStreamServer(ForkingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
+            """A `UnixStreamServer` that handles each connection in a forked child."""
+
+        class ForkingUnixDatagramServer(
+            ForkingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
+        ):
+            """A `UnixDatagramServer` that handles each datagram in a forked child."""
