@@ -56,15 +56,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def script_server(source: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def script_server(
+    source: str, *, stdin: bool = False
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run ``python -c source`` from the project root; yield it and its first line of output.
 
     The script prints where it listens (or anything) as its first line; the
-    test reads the rest from ``process.stdout``. At the end the process is
-    killed if it still runs (by its PID), reaped, and its pipe closed.
+    test reads the rest from ``process.stdout`` (and, with ``stdin``, writes
+    to ``process.stdin``). At the end the process is killed if it still runs
+    (by its PID), reaped, and its pipes closed.
     """
     process = subprocess.Popen(
-        [sys.executable, "-c", source], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-c", source],
+        stdin=subprocess.PIPE if stdin else None,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert process.stdout is not None
@@ -73,5 +80,6 @@ def script_server(source: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         if process.poll() is None:
             process.kill()
         process.wait(WAIT)
-        if process.stdout is not None:
-            process.stdout.close()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                pipe.close()

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from sockserve.core import ACCEPT_CAPACITY_ERRNOS
-from sockserve.core._backoff import AcceptBackoff
+from sockserve.core._backoff import EPISODE_GAP, AcceptBackoff
 
 
 def capacity_error(code: int = errno.EMFILE) -> OSError:
@@ -30,7 +30,27 @@ def test_capacity_errors_pause_and_are_logged(code: int, caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, logger="sockserve.core"):
         assert backoff.failed(capacity_error(code))
     assert 4.0 < backoff.remaining() <= 5.0
-    assert "not accepting for 5.000 s" in caplog.text
+    assert "pausing accepts" in caplog.text
+
+
+def test_one_episode_is_logged_once_however_many_retries(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("sockserve.core._backoff.time.monotonic", lambda: now[0])
+    backoff = AcceptBackoff(first_delay=0.01, max_delay=0.05)
+    with caplog.at_level(logging.INFO, logger="sockserve.core"):
+        for _ in range(50):
+            backoff.failed(capacity_error())
+            now[0] += 0.05
+            backoff.succeeded()  # one descriptor freed, one connection in, then again
+        assert backoff.failures == 50
+        now[0] += EPISODE_GAP + 1  # quiet for a while: the next failure is news
+        backoff.failed(capacity_error())
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2, messages
+    assert all("pausing accepts" in message for message in messages)
+    assert backoff.failures == 1
 
 
 def test_delay_doubles_up_to_the_limit_and_resets_on_success() -> None:

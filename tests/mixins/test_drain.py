@@ -7,6 +7,7 @@ deadline, then shuts the rest down; the counters prove nothing was lost:
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import threading
@@ -224,6 +225,7 @@ from tests.mixins.conftest import {model}
 class Slow(BaseRequestHandler):
     def handle(self):
         self.request.recv(16)
+        self.request.sendall(b"<")  # in flight now
         time.sleep(0.3)
         self.request.sendall(b"finished")
 
@@ -239,11 +241,14 @@ def test_sigterm_drains_gracefully_and_loses_nothing(model: str) -> None:
     with script_server(SIGTERM_SERVER.format(model=model, grace=WAIT)) as (process, port):
         address = ("127.0.0.1", int(port))
         clients = [socket.create_connection(address, timeout=WAIT) for _ in range(4)]
-        for client in clients:
-            client.sendall(b"go")
-        time.sleep(0.1)  # all four in flight
-        process.send_signal(signal.SIGTERM)
-        assert [read_all(c) for c in clients] == [b"finished"] * 4
+        with contextlib.ExitStack() as closing:
+            for client in clients:
+                closing.enter_context(client)
+                client.sendall(b"go")
+            for client in clients:
+                assert client.recv(1) == b"<"  # all four in flight (a busy machine is slow)
+            process.send_signal(signal.SIGTERM)
+            assert [read_all(c) for c in clients] == [b"finished"] * 4
         assert process.wait(WAIT) == 0
         assert process.stdout is not None
         final = process.stdout.read()
@@ -258,7 +263,7 @@ def test_a_second_signal_cuts_at_once() -> None:
     ):
         stuck = socket.create_connection(("127.0.0.1", int(port)), timeout=WAIT)
         stuck.sendall(b"go")
-        time.sleep(0.1)
+        assert stuck.recv(1) == b"<"  # in flight
         process.send_signal(signal.SIGINT)
         time.sleep(0.1)
         assert process.poll() is None  # the first waits for the stuck request...

@@ -18,6 +18,7 @@ from ._admission import stream_socket as stream_socket
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
+from ._deadline import log_overdue as log_overdue
 from ._disconnects import is_disconnect as is_disconnect
 from ._handlers import BaseRequestHandler as BaseRequestHandler
 from ._handlers import DatagramRequestHandler as DatagramRequestHandler
@@ -122,6 +123,7 @@ __all__ = [
     "in_worker_of",
     "is_disconnect",
     "lazy_attributes",
+    "log_overdue",
     "log_refusal",
     "parse_proxy_header",
     "proxy_header_length",

@@ -12,10 +12,12 @@ import os
 import socket as _socket
 import stat
 import threading
+from collections.abc import Mapping
 
 __all__ = [
     "activated_sockets",
     "check_adoptable",
+    "listen_plan",
     "require_fd",
     "require_socket",
     "return_activated_socket",
@@ -146,19 +148,13 @@ def _read_environment() -> dict[str, list[_socket.socket]]:
     Raises:
         ValueError: The variables are malformed (they are then left as they are).
     """
-    pid, count = os.environ.get("LISTEN_PID"), os.environ.get("LISTEN_FDS")
-    names = os.environ.get("LISTEN_FDNAMES")
-    if pid is None or count is None:
-        return {}
-    if not (pid.isdigit() and count.isdigit()):
-        raise ValueError(f"malformed LISTEN_PID={pid!r} or LISTEN_FDS={count!r}")
+    plan = listen_plan(os.environ, os.getpid())
     for variable in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
         os.environ.pop(variable, None)
-    if int(pid) != os.getpid():
-        return {}  # meant for another process (our parent, most likely)
-    labels = names.split(":") if names else []
+    if plan is None:
+        return {}
     sockets: dict[str, list[_socket.socket]] = {}
-    for index in range(int(count)):
+    for index, label in enumerate(plan):
         fd = LISTEN_FDS_START + index
         try:
             if not stat.S_ISSOCK(os.fstat(fd).st_mode):
@@ -166,6 +162,44 @@ def _read_environment() -> dict[str, list[_socket.socket]]:
         except OSError:  # not open after all
             continue
         os.set_inheritable(fd, False)
-        label = labels[index] if index < len(labels) and labels[index] else "unknown"
         sockets.setdefault(label, []).append(_socket.socket(fileno=fd))
     return sockets
+
+
+def listen_plan(environ: Mapping[str, str], pid: int) -> list[str] | None:
+    """The names of the descriptors systemd passed process ``pid`` (3, 4, ... in order).
+
+    Read from ``LISTEN_PID``, ``LISTEN_FDS`` and ``LISTEN_FDNAMES``, as
+    ``sd_listen_fds(3)`` does; a descriptor without a name is ``"unknown"``.
+    None when the variables are not set, or are for another process.
+
+    Raises:
+        ValueError: ``LISTEN_PID`` or ``LISTEN_FDS`` is not a decimal number,
+            or ``LISTEN_FDS`` is more descriptors than the process may have
+            (the names are not checked: any text is a name).
+    """
+    pid_text, count_text = environ.get("LISTEN_PID"), environ.get("LISTEN_FDS")
+    if pid_text is None or count_text is None:
+        return None
+    if not (_is_decimal(pid_text) and _is_decimal(count_text)):
+        raise ValueError(f"malformed LISTEN_PID={pid_text!r} or LISTEN_FDS={count_text!r}")
+    count = int(count_text)
+    if count > _most_descriptors():
+        raise ValueError(
+            f"LISTEN_FDS={count_text!r} is more descriptors than this process may have"
+        )
+    if int(pid_text) != pid:
+        return None  # meant for another process (our parent, most likely)
+    names = environ.get("LISTEN_FDNAMES")
+    labels = names.split(":") if names else []
+    return [labels[i] if i < len(labels) and labels[i] else "unknown" for i in range(count)]
+
+
+def _is_decimal(text: str) -> bool:
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+    return 0 < len(text) <= 10 and text.isascii() and text.isdigit()
+
+
+def _most_descriptors() -> int:
+    limit = os.sysconf("SC_OPEN_MAX")
+    return limit if limit > 0 else 1 << 20

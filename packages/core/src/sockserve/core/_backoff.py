@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import errno
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["ACCEPT_CAPACITY_ERRNOS", "AcceptBackoff"]
 
@@ -18,6 +22,8 @@ ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, e
 #: up, long enough that an exhausted process is not woken 100,000 times a second.
 FIRST_DELAY = 0.01
 MAX_DELAY = 1.0
+#: Failures closer together than this are one episode, logged once.
+EPISODE_GAP = 5.0
 
 
 class AcceptBackoff:
@@ -35,6 +41,8 @@ class AcceptBackoff:
         self._max_delay = max_delay
         self._delay = 0.0
         self._resume_at = 0.0
+        self._last_failure = 0.0
+        self._episode_failures = 0
 
     @property
     def delay(self) -> float:
@@ -44,26 +52,46 @@ class AcceptBackoff:
     def failed(self, exc: OSError) -> bool:
         """Record a failed accept; return whether it calls for a pause.
 
-        Capacity errors (`ACCEPT_CAPACITY_ERRNOS`) start or lengthen a pause and
-        are logged; any other error is the one connection's and is ignored.
+        Capacity errors (`ACCEPT_CAPACITY_ERRNOS`) start or lengthen a pause.
+        The first of an episode is logged (a warning), not every retry: an
+        episode lasts while failures come less than `EPISODE_GAP` seconds
+        apart, however many accepts succeed in between (each descriptor
+        freed lets one more connection in, then the next accept fails
+        again). Any other error is the one connection's and is ignored.
         """
         if exc.errno not in ACCEPT_CAPACITY_ERRNOS:
             return False
+        now = time.monotonic()
+        if not self._episode_failures or now - self._last_failure > EPISODE_GAP:
+            self._episode_failures = 0
+            _logger().warning(
+                "accept() failed: %s; pausing accepts (up to %.0f s at a time) until it works",
+                exc.strerror or exc,
+                self._max_delay,
+            )
+        self._episode_failures += 1
+        self._last_failure = now
         self._delay = min(self._max_delay, self._delay * 2 or self._first_delay)
-        self._resume_at = time.monotonic() + self._delay
-        import logging  # only now: a process that never fails an accept never loads it
-
-        logging.getLogger("sockserve.core").warning(
-            "accept() failed: %s; not accepting for %.3f s", exc.strerror or exc, self._delay
-        )
+        self._resume_at = now + self._delay
         return True
 
     def succeeded(self) -> None:
         """Record a successful accept: the next failure starts from the first delay."""
         self._delay = 0.0
 
+    @property
+    def failures(self) -> int:
+        """Failed accepts in the current (or the last) episode."""
+        return self._episode_failures
+
     def remaining(self) -> float:
         """Seconds left in the current pause (0 when not pausing)."""
         if not self._delay:
             return 0.0
         return max(0.0, self._resume_at - time.monotonic())
+
+
+def _logger() -> logging.Logger:
+    import logging  # only now: a process that never fails an accept never loads it
+
+    return logging.getLogger("sockserve.core")

@@ -116,6 +116,12 @@ class BaseServer(Generic[RequestT, AddressT]):
         # Deliberately not cooperative (no super().__init__()), like the stdlib:
         # xmlrpc.server.SimpleXMLRPCServer has SimpleXMLRPCDispatcher after us
         # in its MRO and would have its settings reset.
+        if not callable(RequestHandlerClass):
+            # The stdlib takes anything, then fails on every request in handle_error.
+            raise TypeError(
+                "RequestHandlerClass must be a request handler class (or another callable), "
+                f"got {RequestHandlerClass!r}"
+            )
         self.server_address = server_address
         self.RequestHandlerClass = RequestHandlerClass
         self.__is_shut_down = threading.Event()
@@ -153,15 +159,26 @@ class BaseServer(Generic[RequestT, AddressT]):
         Blocks the calling thread. Calls `service_actions` after each request
         and at least every ``poll_interval`` seconds (never, if it is None).
         Exceptions other than those `handle_error` reports propagate, and the
-        loop can then be started again.
+        loop can then be started again. Returns at once if `shutdown` or a
+        drain was asked for before it started.
+
+        Raises:
+            RuntimeError: The server is already serving, in another thread.
+            ValueError: The server is closed, or ``poll_interval`` is not
+                above 0.
+            TypeError: ``poll_interval`` is neither None nor a number.
         """
         with self._serving():
             try:
-                self.__serve_until_shutdown(poll_interval)
+                if not self._shutdown_requested():  # asked to stop before it started
+                    self.__serve_until_shutdown(poll_interval)
             finally:  # a drain asked for is over even if the loop raised: drain() waits for it
                 self._finish_drain()
 
     def __serve_until_shutdown(self, poll_interval: float | None) -> None:
+        if poll_interval is not None:
+            check_seconds(poll_interval, "poll_interval")
+        self._check_open("serve_forever")
         ledger = self._ledger
         ledger.limit = self._request_limit()
         check_idle_timeout(self.idle_timeout)
@@ -255,8 +272,14 @@ class BaseServer(Generic[RequestT, AddressT]):
         again, and every `shutdown` waiting returns. Each loop (this class's,
         or another concurrency model's) runs inside exactly one of these.
         """
-        self.__is_shut_down.clear()
-        self.__serving_thread = threading.get_ident()
+        with self.__wake_lock:  # two threads starting at once: exactly one serves
+            if self.__serving_thread is not None:
+                raise RuntimeError(
+                    f"this {type(self).__name__} is already serving, in another thread; "
+                    "a server runs one serving loop at a time"
+                )
+            self.__is_shut_down.clear()
+            self.__serving_thread = threading.get_ident()
         try:
             yield
         finally:
@@ -296,8 +319,10 @@ class BaseServer(Generic[RequestT, AddressT]):
         """Stop `serve_forever` and block until it has returned.
 
         Returns within milliseconds whatever the ``poll_interval``. Called
-        before `serve_forever` starts, it blocks until that starts, which then
-        returns at once. Does not close the socket (see `server_close`).
+        when the server is not serving, it returns at once, and the next
+        `serve_forever` returns at once too (the stdlib's waits for a loop to
+        run, forever if none does). Does not close the socket (see
+        `server_close`).
 
         Raises:
             RuntimeError: Called from the thread running `serve_forever` (for
@@ -313,8 +338,34 @@ class BaseServer(Generic[RequestT, AddressT]):
         self._wait_until_shut_down()
 
     def _wait_until_shut_down(self) -> None:
-        """Block until no serving loop runs (at once if none has run since the last)."""
-        self.__is_shut_down.wait()
+        """Block until no serving loop runs: at once if none runs now.
+
+        Race-free against a loop starting meanwhile: the caller has set the
+        stop request first, and a loop checks it after marking itself serving.
+        """
+        if self.__serving_thread is not None:
+            self.__is_shut_down.wait()
+
+    def _check_open(self, method: str) -> None:
+        """Raise a `ValueError` naming ``method`` if the server is closed."""
+        if self.fileno() < 0:
+            raise ValueError(
+                f"{method}() on a closed {type(self).__name__}: server_close() was called"
+            )
+
+    def _check_can_serve(self, method: str) -> None:
+        """Raise what `serve_forever` would before serving: for loops that are not its own.
+
+        Raises:
+            RuntimeError: The server is already serving.
+            ValueError: The server is closed.
+        """
+        if self._is_serving():
+            raise RuntimeError(
+                f"{method}(): this {type(self).__name__} is already serving, in another "
+                "thread or process; a server runs one serving loop at a time"
+            )
+        self._check_open(method)
 
     def request_shutdown(self) -> None:
         """Ask `serve_forever` to return, without waiting for it. Never blocks.
@@ -343,6 +394,7 @@ class BaseServer(Generic[RequestT, AddressT]):
         Raises:
             ValueError: The socket is closed.
         """
+        self._check_open("handle_request")
         timeout = self._request_timeout()
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self.__sit_out_backoff(deadline):
@@ -478,8 +530,9 @@ class BaseServer(Generic[RequestT, AddressT]):
         backlog); the requests in flight get ``timeout`` seconds to finish;
         then the connections of those still running are shut down both ways
         (a handler blocked in ``recv()`` reads end of file). Returns once
-        every one has ended. Called before serving starts, it blocks until
-        then, and serving returns at once.
+        every one has ended. Called when the server is not serving, it
+        returns ``DrainResult(0, 0)`` at once, and the next `serve_forever`
+        returns at once.
 
         Returns:
             How many requests in flight completed, and how many were cut.
@@ -498,6 +551,8 @@ class BaseServer(Generic[RequestT, AddressT]):
                 "wait for itself; call request_drain() there instead"
             )
         self.request_drain(grace)
+        if not self._is_serving():  # nothing in flight; the request waits for the next loop
+            return DrainResult(0, 0)
         self._wait_until_shut_down()
         return self._last_drain
 

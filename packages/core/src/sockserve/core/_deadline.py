@@ -16,7 +16,7 @@ from types import TracebackType
 
 from ._ledger import RequestLedger
 
-__all__ = ["DeadlineWatch"]
+__all__ = ["DeadlineWatch", "log_overdue"]
 
 _CHECKS_PER_DEADLINE = 8
 
@@ -56,10 +56,13 @@ class DeadlineWatch:
         while not self._stop.wait(interval):
             overdue = self._ledger.cut_older_than(time.monotonic() - self._deadline)
             if overdue:
-                import logging  # only now: a server whose requests end in time never loads it
+                log_overdue(overdue, self._deadline)
 
-                logging.getLogger("sockserve.core").info(
-                    "cut %d request(s) that ran past request_deadline (%g s)",
-                    overdue,
-                    self._deadline,
-                )
+
+def log_overdue(count: int, deadline: float) -> None:
+    """Log (info) that ``count`` requests were cut for running past ``deadline`` seconds."""
+    import logging  # only now: a server whose requests end in time never loads it
+
+    logging.getLogger("sockserve.core").info(
+        "cut %d request(s) that ran past request_deadline (%g s)", count, deadline
+    )

@@ -18,13 +18,20 @@ from sockserve.core import DatagramRequestHandler, StreamRequestHandler
 from ._family import host_and_port
 from ._servers import InetAddress, TCPServer, UDPServer
 
+#: The most of a line held at once: a longer one is echoed a piece at a time, so
+#: that a client sending an endless line cannot grow the server's memory.
+MAX_LINE = 64 * 1024
+
 
 class LineEcho(StreamRequestHandler[TCPServer, InetAddress]):
-    """Sends every line it reads straight back, until the client closes."""
+    """Sends every line it reads straight back, until the client closes.
+
+    A line longer than `MAX_LINE` bytes goes back in pieces of that size.
+    """
 
     def handle(self) -> None:
         """Echo lines until end of file."""
-        for line in self.rfile:
+        while line := self.rfile.readline(MAX_LINE):
             self.wfile.write(line)
 
 

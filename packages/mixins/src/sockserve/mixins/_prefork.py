@@ -139,14 +139,24 @@ class Prefork(Generic[RequestT, AddressT]):
         (rolling restart), and puts the previous handlers back when it
         returns. A worker still running `EXIT_MARGIN` seconds after its
         drain's deadline is killed (its requests then count as cut).
+
+        Raises:
+            RuntimeError: It is serving already, or so is the server.
+            ValueError: The server is closed.
         """
-        with self._signals_handled():
+        with self._lock:
+            if not self._stopped.is_set():
+                raise RuntimeError("this Prefork is already serving; it runs one supervisor")
+            self.server._check_can_serve("serve_forever")
             self._stopped.clear()
-            try:
-                self._supervise()
-            finally:
-                self._stop_all()
-                self._stopped.set()
+        try:
+            with self._signals_handled():
+                try:
+                    self._supervise()
+                finally:
+                    self._stop_all()
+        finally:
+            self._stopped.set()
 
     def shutdown(self) -> None:
         """Drain every worker (for `drain_timeout`), and block until `serve_forever` returns."""

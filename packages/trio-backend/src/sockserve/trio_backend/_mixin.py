@@ -107,8 +107,8 @@ class TrioMixIn(BaseServer[MixInRequestT, MixInAddressT]):
                 ``idle_timeout`` is not a number.
             ValueError: One of them is out of range.
         """
-        if self._is_serving():
-            raise RuntimeError("this server is already serving")
+        if not self._shutdown_requested():  # else it returns at once, closed or not
+            self._check_open("serve")
         plan = Plan.of(self)
         with self._serving(), nonblocking(self.socket):
             run: Run[MixInRequestT, MixInAddressT] | None = None

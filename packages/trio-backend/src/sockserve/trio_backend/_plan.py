@@ -6,7 +6,7 @@ import socket as _socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sockserve.core import AddressT, RequestT, check_idle_timeout, check_limit
+from sockserve.core import AddressT, RequestT, check_idle_timeout, check_limit, check_seconds
 
 from ._handlers import is_async_handler
 
@@ -25,20 +25,22 @@ class Plan:
         is_async: The handler class makes async handlers, else sync ones.
         limit: How many requests may be handled at once; None: no limit.
         idle_timeout: The idle timeout in seconds; None: none.
+        request_deadline: Seconds a whole request may take; None: no deadline.
     """
 
     is_stream: bool
     is_async: bool
     limit: int | None
     idle_timeout: float | None
+    request_deadline: float | None
 
     @classmethod
     def of(cls, server: TrioMixIn[RequestT, AddressT]) -> Plan:
         """Read and check ``server``'s settings.
 
         Raises:
-            TypeError: ``max_connections``, ``max_threads`` or ``idle_timeout``
-                is not a number.
+            TypeError: ``max_connections``, ``max_threads``, ``idle_timeout`` or
+                ``request_deadline`` is not a number.
             ValueError: One of them is out of range.
         """
         is_stream = server.socket.type == _socket.SOCK_STREAM
@@ -51,4 +53,11 @@ class Plan:
             if threads is None:
                 raise ValueError("max_threads must be a positive int, got None")
             limit = threads if limit is None else min(limit, threads)
-        return cls(is_stream, is_async, limit, check_idle_timeout(server.idle_timeout))
+        deadline = server.request_deadline
+        return cls(
+            is_stream,
+            is_async,
+            limit,
+            check_idle_timeout(server.idle_timeout),
+            None if deadline is None else check_seconds(deadline, "request_deadline"),
+        )

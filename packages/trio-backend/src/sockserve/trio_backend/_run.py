@@ -29,6 +29,7 @@ from sockserve.core import (
     RequestT,
     Ticket,
     has_admission_steps,
+    log_overdue,
     log_refusal,
     serve_request,
 )
@@ -132,6 +133,7 @@ class Run(Generic[RequestT, AddressT]):
         self.threads = None if self.is_async else trio.CapacityLimiter(self.limit or 1)
         timeout = plan.idle_timeout
         self.idle = IdleWatch(timeout) if timeout is not None and self.is_async else None
+        self.request_deadline = plan.request_deadline
         self.ledger = server._ledger
         self.active = 0
         self.stopping = False
@@ -246,14 +248,41 @@ class Run(Generic[RequestT, AddressT]):
 
     async def _serve(self, request: RequestT, client_address: AddressT, ticket: Ticket) -> None:
         try:
-            if not self.is_async:
-                await self._serve_in_thread(request, client_address, ticket)
-            elif self.idle is None:
-                await serve_request_async(self.server, request, client_address, ticket)
+            if self.request_deadline is None:
+                await self._serve_by_kind(request, client_address, ticket)
             else:
-                await self._serve_watched(request, client_address, ticket, self.idle)
+                await self._serve_within(self.request_deadline, request, client_address, ticket)
         finally:
             self._ended()
+
+    async def _serve_by_kind(
+        self, request: RequestT, client_address: AddressT, ticket: Ticket
+    ) -> None:
+        if not self.is_async:
+            await self._serve_in_thread(request, client_address, ticket)
+        elif self.idle is None:
+            await serve_request_async(self.server, request, client_address, ticket)
+        else:
+            await self._serve_watched(request, client_address, ticket, self.idle)
+
+    async def _serve_within(
+        self, deadline: float, request: RequestT, client_address: AddressT, ticket: Ticket
+    ) -> None:
+        """Serve, ended at ``deadline`` seconds: an async handler is cancelled, a sync one cut.
+
+        A thread cannot be cancelled: its connection is shut down instead, as
+        the sync models' deadline does, so that its next read or write ends it.
+        """
+        if self.is_async:
+            with trio.move_on_after(deadline) as scope:
+                await self._serve_by_kind(request, client_address, ticket)
+            if scope.cancelled_caught:
+                log_overdue(1, deadline)
+            return
+        async with trio.open_nursery() as watch:
+            watch.start_soon(_cut_when_overdue, deadline, ticket)
+            await self._serve_by_kind(request, client_address, ticket)
+            watch.cancel_scope.cancel()
 
     async def _serve_watched(
         self, request: RequestT, client_address: AddressT, ticket: Ticket, idle: IdleWatch
@@ -362,3 +391,10 @@ def _twin(sock: _socket.socket) -> _socket.socket:
     twin = _socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
     twin.settimeout(_REPLY_TIMEOUT)
     return twin
+
+
+async def _cut_when_overdue(deadline: float, ticket: Ticket) -> None:
+    await trio.sleep(deadline)
+    ticket.overdue = True
+    ticket.cut()
+    log_overdue(1, deadline)

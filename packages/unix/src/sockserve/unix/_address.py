@@ -52,7 +52,7 @@ def socket_file_path(address: UnixAddress) -> str | bytes | None:
         ValueError: A path holds a NUL byte, where bind() would cut it short.
         TypeError: The address is neither ``str`` nor bytes-like.
     """
-    encoded = os.fsencode(address) if isinstance(address, str) else memoryview(address).tobytes()
+    encoded = os.fsencode(address) if isinstance(address, str) else _bytes_of(address)
     if not encoded or encoded[0] == 0:
         _check_length(address, len(encoded), _SUN_PATH_SIZE, "abstract Unix socket name")
         return None
@@ -61,6 +61,15 @@ def socket_file_path(address: UnixAddress) -> str | bytes | None:
     limit = None if _SUN_PATH_SIZE is None else _SUN_PATH_SIZE - 1
     _check_length(address, len(encoded), limit, "Unix socket path")
     return address if isinstance(address, str) else encoded
+
+
+def _bytes_of(address: object) -> bytes:
+    try:
+        return memoryview(address).tobytes()  # type: ignore[arg-type]  # checked here
+    except TypeError:
+        raise TypeError(
+            f"a Unix socket address must be a str path or bytes, got {address!r}"
+        ) from None
 
 
 def _check_length(address: UnixAddress, length: int, limit: int | None, what: str) -> None:
