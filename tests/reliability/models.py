@@ -36,7 +36,7 @@ class LineEcho(StreamRequestHandler):
 
     ``quit`` ends the request, ``boom`` raises a ValueError, ``exit`` a
     SystemExit, ``interrupt`` a KeyboardInterrupt, ``die`` kills the process,
-    ``nap`` sleeps 0.2 s, ``big`` asks for 1 MiB.
+    ``nap`` sleeps 0.2 s, ``hang`` 60 s, ``big`` asks for 1 MiB.
     """
 
     def handle(self) -> None:
@@ -73,6 +73,8 @@ def reply_to(line: bytes, write: Callable[[bytes], object]) -> bool:
         os.kill(os.getpid(), signal.SIGKILL)
     if command == b"nap":
         time.sleep(0.2)
+    if command == b"hang":  # stuck in Python, not in I/O: only a process can be ended
+        time.sleep(60)
     write(b"x" * (1 << 20) + b"\n" if command == b"big" else line)
     return True
 

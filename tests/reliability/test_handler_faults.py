@@ -11,6 +11,10 @@
   the child exits and the request counts as failed.
 * A child process that dies (forking, prefork) leaves no zombie, and the
   server carries on (a prefork worker is replaced).
+* A handler that hangs: blocked on its connection, ``idle_timeout`` and
+  ``request_deadline`` end it in every model (``test_slow_clients.py``);
+  stuck in Python code, only a forked child can be ended (it is killed at
+  the deadline), since no thread can be.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import time
 
 import pytest
 
-from sockserve.core.testing import Servable
+from sockserve.core.testing import Servable, serving
 
 from .conftest import WAIT, RunServer, wait_for_workers
-from .models import Model, address_of, ask, build
+from .models import BY_NAME, Model, address_of, ask, build, counts_of
 
 #: Where ``SystemExit`` and ``KeyboardInterrupt`` end the serving loop.
 ENDS_THE_LOOP = {"sync", "trio-sync", "trio-async"}
@@ -131,3 +135,18 @@ def test_a_child_that_dies_leaves_no_zombie(run_server: RunServer, model: Model)
             assert time.monotonic() < deadline, children_of_this_process()
             time.sleep(0.05)
         run.assert_serves()
+
+
+def test_a_forked_child_stuck_in_python_is_killed_at_the_deadline() -> None:
+    # Forking only: no other model runs a request in a process of its own.
+    server = build(BY_NAME["forking"], request_deadline=0.5, quiet_disconnects=True)
+    with serving(server, drain_timeout=2.0):
+        address = address_of(server)
+        started = time.monotonic()
+        assert ask(address, b"hang\n") == b""  # its connection closed as it was killed
+        assert time.monotonic() - started < 0.5 * 1.125 + 2.0
+        deadline = time.monotonic() + WAIT
+        while counts_of(server).active:
+            assert time.monotonic() < deadline, counts_of(server)
+            time.sleep(0.02)
+        assert ask(address) == b"hello\n"
