@@ -10,7 +10,6 @@ concurrency model shares: the steps of a request in its worker
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ._admission import check_access as check_access
 from ._admission import log_refusal as log_refusal
@@ -32,9 +31,6 @@ from ._ledger import RequestCounts as RequestCounts
 from ._ledger import RequestLedger as RequestLedger
 from ._ledger import Ticket as Ticket
 from ._ledger import cut_connection as cut_connection
-from ._protocols import RequestHandlerProtocol as RequestHandlerProtocol
-from ._protocols import ServerLifecycleProtocol as ServerLifecycleProtocol
-from ._protocols import ServerProtocol as ServerProtocol
 from ._refusal import AdmissionError as AdmissionError
 from ._serve_request import adopt_ticket as adopt_ticket
 from ._serve_request import has_admission_steps as has_admission_steps
@@ -44,13 +40,14 @@ from ._settings import check_idle_timeout as check_idle_timeout
 from ._settings import check_limit as check_limit
 from ._settings import check_seconds as check_seconds
 from ._settings import drain_grace as drain_grace
-from ._signals import drain_on_signals as drain_on_signals
 from ._socket_server import DatagramServer as DatagramServer
 from ._socket_server import SocketServer as SocketServer
 from ._socket_server import StreamServer as StreamServer
 from ._socket_writer import SocketWriter as SocketWriter
+from ._types import TYPE_CHECKING
 from ._types import AddressT as AddressT
 from ._types import DatagramRequest as DatagramRequest
+from ._types import Generic as Generic
 from ._types import MixInAddressT as MixInAddressT
 from ._types import MixInRequestT as MixInRequestT
 from ._types import RequestT as RequestT
@@ -62,9 +59,13 @@ if TYPE_CHECKING:
     from ._access import NetworkAccess as NetworkAccess
     from ._adopt import activated_sockets as activated_sockets
     from ._networks import Networks as Networks
+    from ._protocols import RequestHandlerProtocol as RequestHandlerProtocol
+    from ._protocols import ServerLifecycleProtocol as ServerLifecycleProtocol
+    from ._protocols import ServerProtocol as ServerProtocol
     from ._proxy_protocol import ProxyProtocol as ProxyProtocol
     from ._proxy_protocol import header_length as proxy_header_length
     from ._proxy_protocol import parse_header as parse_proxy_header
+    from ._signals import drain_on_signals as drain_on_signals
 
 # Loaded on first use: the drop-in imports this package, and every module
 # loaded here is memory a forked child copies (ipaddress, for one).
@@ -72,6 +73,11 @@ __getattr__: Callable[[str], object] = lazy_attributes(
     __name__,
     {
         "NetworkAccess": "._access",
+        "drain_on_signals": "._signals",
+        # The protocols are for type checkers; loading them loads typing.
+        "RequestHandlerProtocol": "._protocols",
+        "ServerLifecycleProtocol": "._protocols",
+        "ServerProtocol": "._protocols",
         "activated_sockets": "._adopt",
         "Networks": "._networks",
         "ProxyProtocol": "._proxy_protocol",
@@ -91,6 +97,7 @@ __all__ = [
     "DatagramRequestHandler",
     "DatagramServer",
     "DrainResult",
+    "Generic",
     "NetworkAccess",
     "Networks",
     "Outcome",

@@ -10,10 +10,10 @@ address; the TLS handshake follows the header on the wire.
 from __future__ import annotations
 
 import socket as _socket
-from typing import TYPE_CHECKING
 
 from ._refusal import AdmissionError
 from ._settings import check_seconds
+from ._types import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._base_server import BaseServer

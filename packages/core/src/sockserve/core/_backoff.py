@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 import time
-from typing import TYPE_CHECKING
+
+from ._types import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import logging

@@ -9,12 +9,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Generic, Self
-
-if TYPE_CHECKING:
-    import ssl
-
-    from ._proxy_protocol import ProxyProtocol
 
 from ._admission import admit, log_refusal
 from ._backoff import AcceptBackoff
@@ -25,8 +19,14 @@ from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
 from ._refusal import AdmissionError
 from ._serve_request import apply_idle_timeout, has_admission_steps, in_worker_of
 from ._settings import check_idle_timeout, check_limit, check_seconds, drain_grace
-from ._types import AddressT, RequestT
+from ._types import TYPE_CHECKING, AddressT, Generic, RequestT
 from ._wakeup import NO_WAKER_TICK, Waker, open_waker
+
+if TYPE_CHECKING:
+    import ssl
+    from typing import Self
+
+    from ._proxy_protocol import ProxyProtocol
 
 __all__ = ["BaseServer"]
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import errno
 import io
 import socket as _socket
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
 from ._socket_writer import SocketWriter
-from ._types import AddressT, DatagramRequest, RequestT, StreamRequest, TypeVar
+from ._types import (
+    TYPE_CHECKING,
+    AddressT,
+    DatagramRequest,
+    Generic,
+    RequestT,
+    StreamRequest,
+    TypeVar,
+)
+
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = [
     "BaseRequestHandler",
@@ -100,11 +110,11 @@ class StreamRequestHandler(BaseRequestHandler[StreamRequest, ServerT, AddressT])
             self.connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, True)
         # rbufsize 0 yields a raw SocketIO; typed as the buffered file it
         # stands in for, as typeshed does, since both read the same way.
-        self.rfile = cast(io.BufferedIOBase, self.connection.makefile("rb", self.rbufsize))
+        self.rfile = _buffered(self.connection.makefile("rb", self.rbufsize))
         if self.wbufsize == 0:
             self.wfile = SocketWriter(self.connection)
         else:
-            self.wfile = cast(io.BufferedIOBase, self.connection.makefile("wb", self.wbufsize))
+            self.wfile = _buffered(self.connection.makefile("wb", self.wbufsize))
 
     def finish(self) -> None:
         """Flush `wfile` (ignoring a failed flush: the peer may be gone), close both files.
@@ -173,3 +183,8 @@ def require_reply_address(client_address: object) -> None:
             "cannot send the reply: the client's Unix datagram socket is not bound "
             "to an address (the client must bind() to receive replies)",
         )
+
+
+def _buffered(file: object) -> io.BufferedIOBase:
+    """``file`` as the buffered file type it reads and writes as (typing.cast, unimported)."""
+    return file  # type: ignore[return-value]  # a SocketIO when unbuffered; used the same way

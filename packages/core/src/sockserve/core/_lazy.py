@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 
 __all__ = ["lazy_attributes"]
@@ -23,6 +22,9 @@ def lazy_attributes(package: str, names: Mapping[str, str]) -> Callable[[str], o
         if where is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, _, attribute = where.partition(":")
-        return getattr(importlib.import_module(module, package), attribute or name)
+        # __import__, not importlib.import_module: importlib loads warnings, and
+        # every module loaded is memory that a forked child copies.
+        absolute = package + module if module.startswith(".") else module
+        return getattr(__import__(absolute, fromlist=("*",)), attribute or name)
 
     return lazy_attribute

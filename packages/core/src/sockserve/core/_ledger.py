@@ -8,12 +8,33 @@ ends it with its `Outcome`; a drain cuts the tickets still open.
 
 from __future__ import annotations
 
+import collections
 import enum
 import socket as _socket
 import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+
+from ._types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _Counts(NamedTuple):
+        accepted: int
+        active: int
+        completed: int
+        failed: int
+        refused: int
+        cut: int
+
+    class _Drained(NamedTuple):
+        completed: int
+        cut: int
+
+else:  # the same named tuples, without importing typing
+    _Counts = collections.namedtuple("_Counts", "accepted active completed failed refused cut")
+    _Drained = collections.namedtuple("_Drained", "completed cut")
 
 __all__ = [
     "DrainResult",
@@ -36,7 +57,7 @@ class Outcome(enum.IntEnum):
     REFUSED = 2
 
 
-class RequestCounts(NamedTuple):
+class RequestCounts(_Counts):
     """A snapshot of a server's requests since it was made (a named tuple).
 
     Always ``accepted == active + completed + failed + refused + cut``.
@@ -52,12 +73,7 @@ class RequestCounts(NamedTuple):
         cut: Requests cut at a drain's deadline.
     """
 
-    accepted: int
-    active: int
-    completed: int
-    failed: int
-    refused: int
-    cut: int
+    __slots__ = ()
 
     def __add__(self, other: RequestCounts) -> RequestCounts:  # type: ignore[override]  # sums, not concatenates
         return RequestCounts(
@@ -70,7 +86,7 @@ class RequestCounts(NamedTuple):
         )
 
 
-class DrainResult(NamedTuple):
+class DrainResult(_Drained):
     """What a graceful drain did with the requests in flight when it began (a named tuple).
 
     Attributes:
@@ -80,8 +96,7 @@ class DrainResult(NamedTuple):
             cancelled (async) or whose connections were shut down (sync).
     """
 
-    completed: int
-    cut: int
+    __slots__ = ()
 
     @classmethod
     def between(cls, then: RequestCounts, now: RequestCounts) -> DrainResult:

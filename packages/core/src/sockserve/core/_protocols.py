@@ -14,11 +14,20 @@ ours, the stdlib's, or a user's own class with the documented members.
 from __future__ import annotations
 
 import socket
+import typing
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self
 
-from ._types import SocketAddress, StreamRequest, TypeVar
+from ._types import TYPE_CHECKING, SocketAddress, StreamRequest
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+else:  # Protocol needs typing's own type variables; their defaults are for type checkers
+
+    def TypeVar(name: str, *constraints: object, default: object = None, **options: object):
+        return typing.TypeVar(name, *constraints, **options)
+
 
 __all__ = ["RequestHandlerProtocol", "ServerLifecycleProtocol", "ServerProtocol"]
 

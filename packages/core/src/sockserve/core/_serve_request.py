@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import socket as _socket
 import threading
-from typing import TYPE_CHECKING
 
 from ._admission import admit, log_refusal
 from ._ledger import Outcome
 from ._refusal import AdmissionError
-from ._types import AddressT, RequestT
+from ._types import TYPE_CHECKING, AddressT, RequestT
 
 if TYPE_CHECKING:
     from ._base_server import BaseServer

@@ -6,21 +6,26 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from types import FrameType
-from typing import Protocol
 
 from ._settings import drain_grace
+from ._types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Protocol
 
 __all__ = ["drain_on_signals"]
 
 _DEFAULT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class Drainable(Protocol):
-    """A server that can be drained without blocking (every sockserve server)."""
+if TYPE_CHECKING:
 
-    def request_drain(self, timeout: float) -> None:
-        """Start a graceful drain with ``timeout`` seconds of grace; never blocks."""
-        ...
+    class Drainable(Protocol):
+        """A server that can be drained without blocking (every sockserve server)."""
+
+        def request_drain(self, timeout: float) -> None:
+            """Start a graceful drain with ``timeout`` seconds of grace; never blocks."""
+            ...
 
 
 @contextlib.contextmanager

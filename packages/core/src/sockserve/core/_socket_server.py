@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import socket as _socket
 from collections.abc import Callable
-from typing import ClassVar, Self
 
 from ._base_server import BaseServer
-from ._types import AddressT, DatagramRequest, RequestT, StreamRequest
+from ._types import TYPE_CHECKING, AddressT, DatagramRequest, RequestT, StreamRequest
+
+if TYPE_CHECKING:
+    from typing import ClassVar, Self
 
 __all__ = ["DatagramServer", "SocketServer", "StreamServer"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import socket as _socket
-from typing import TYPE_CHECKING
+
+from ._types import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-from typing import Self
+
+from ._types import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["NullWaker", "Waker", "open_waker"]
 

@@ -26,14 +26,13 @@ def family_of_host(host: object, socket_type: int) -> int:
     """
     if not isinstance(host, str) or host == "":
         return _socket.AF_INET
-    import ipaddress  # here: most servers are built from a literal address, once
-
-    try:
-        version = ipaddress.ip_address(host.partition("%")[0]).version  # "fe80::1%eth0"
-    except ValueError:
-        pass
-    else:
-        return _socket.AF_INET6 if version == 6 else _socket.AF_INET
+    literal = host.partition("%")[0]  # "fe80::1%eth0"
+    for family in (_socket.AF_INET, _socket.AF_INET6):
+        try:  # inet_pton, not ipaddress: a forked child copies every module loaded
+            _socket.inet_pton(family, literal)
+        except OSError:
+            continue
+        return family
     # No port: a bad one is bind()'s to reject, with the stdlib's error.
     infos = _socket.getaddrinfo(host, None, 0, socket_type, 0, _socket.AI_PASSIVE)
     return int(infos[0][0])

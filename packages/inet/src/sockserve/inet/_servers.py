@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket as _socket
-from typing import TypeAlias
 
 from sockserve.core import (
     DatagramRequest,
@@ -16,6 +15,10 @@ from sockserve.core import (
 )
 
 from ._family import DUAL_STACK_HOSTS, family_of_host
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = ["InetAddress", "TCPServer", "UDPServer"]
 

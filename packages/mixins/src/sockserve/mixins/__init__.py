@@ -8,13 +8,13 @@ processes.
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from sockserve.core import lazy_attributes
 
 from ._forking import ForkingMixIn as ForkingMixIn
 from ._threading import ThreadingMixIn as ThreadingMixIn
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
 if TYPE_CHECKING:
     from ._pool import DEFAULT_POOL_SIZE as DEFAULT_POOL_SIZE
     from ._pool import ThreadPoolMixIn as ThreadPoolMixIn

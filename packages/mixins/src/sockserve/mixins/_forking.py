@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import signal
 
 from sockserve.core import BaseServer, MixInAddressT, MixInRequestT, Outcome, Ticket, serve_request
 
@@ -195,5 +194,7 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
 def _kill(pid: object) -> None:
     """End a child at a drain's deadline; it may have exited already (not yet reaped)."""
     assert isinstance(pid, int)
+    import signal  # only now: the signal module is a fork's cost on every request
+
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)

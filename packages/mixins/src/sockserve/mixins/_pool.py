@@ -8,10 +8,10 @@ import queue
 import sys
 import threading
 import weakref
-from typing import Generic
 
 from sockserve.core import (
     BaseServer,
+    Generic,
     MixInAddressT,
     MixInRequestT,
     Ticket,

@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Generic, Self
+from typing import Self
 
 from sockserve.core import (
     AddressT,
     BaseServer,
     DrainResult,
+    Generic,
     RequestCounts,
     RequestT,
     Waker,

@@ -12,10 +12,9 @@ precise, parametrised types from ``sockserve.core``, ``sockserve.inet``,
 ``sockserve.unix`` and ``sockserve.mixins`` instead.
 """
 
-from typing import TYPE_CHECKING
-
 from ._classes import __all__ as __all__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
 if TYPE_CHECKING:
     from ._typeshed_view import *  # noqa: F403
 else:

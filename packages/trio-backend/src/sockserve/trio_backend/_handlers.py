@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import socket as _socket
 import sys
-from typing import TYPE_CHECKING, ClassVar, Generic
+from typing import TYPE_CHECKING, ClassVar
 
 import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, wait_writable
@@ -13,6 +13,7 @@ from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, w
 from sockserve.core import (
     AddressT,
     DatagramRequest,
+    Generic,
     RequestT,
     ServerT,
     StreamRequest,

@@ -14,7 +14,7 @@ import contextvars
 import math
 import os
 import socket as _socket
-from typing import TYPE_CHECKING, Generic
+from typing import TYPE_CHECKING
 
 import trio
 from trio.lowlevel import checkpoint, wait_readable
@@ -24,6 +24,7 @@ from sockserve.core import (
     AddressT,
     AdmissionError,
     DrainResult,
+    Generic,
     Outcome,
     RequestCounts,
     RequestT,

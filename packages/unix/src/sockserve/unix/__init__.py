@@ -1,7 +1,6 @@
 """sockserve.unix: Unix-domain stream and datagram servers over the sockserve core."""
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from sockserve.core import lazy_attributes
 
@@ -11,6 +10,7 @@ from ._address import UnixPathTooLongError as UnixPathTooLongError
 from ._servers import UnixDatagramServer as UnixDatagramServer
 from ._servers import UnixStreamServer as UnixStreamServer
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
 if TYPE_CHECKING:
     from ._peer import PeerAccess as PeerAccess
     from ._peer import peer_credentials as peer_credentials

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TypeAlias
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = ["UnixAddress", "UnixDatagramAddress", "UnixPathTooLongError", "socket_file_path"]
 

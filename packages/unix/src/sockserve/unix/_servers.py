@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import socket as _socket
 from collections.abc import Callable
-from typing import Self
 
 from sockserve.core import (
     AddressT,
@@ -20,6 +19,10 @@ from sockserve.core import (
 from ._address import UnixAddress, UnixDatagramAddress, socket_file_path
 from ._mode import checked_mode, restrict_before_bind, widen_after_bind
 from ._socket_file import SocketFile, remove_stale_socket_file, takeover_lock
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["UnixDatagramServer", "UnixStreamServer"]
 

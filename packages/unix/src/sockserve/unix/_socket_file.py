@@ -7,14 +7,26 @@ bound to (before binding), or the very file this process's server created
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
-import fcntl
 import os
 import socket as _socket
 import stat
 from collections.abc import Iterator
-from typing import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _Identity(NamedTuple):
+        path: str | bytes
+        device: int
+        inode: int
+        pid: int
+
+else:
+    _Identity = collections.namedtuple("_Identity", "path device inode pid")
 
 __all__ = ["SocketFile", "remove_stale_socket_file", "takeover_lock"]
 
@@ -24,7 +36,7 @@ __all__ = ["SocketFile", "remove_stale_socket_file", "takeover_lock"]
 _LIVE_ERRNOS = frozenset({0, errno.EPROTOTYPE, errno.EAGAIN, errno.EWOULDBLOCK})
 
 
-class SocketFile(NamedTuple):
+class SocketFile(_Identity):
     """The identity of a socket file a server created, to remove it safely.
 
     Attributes:
@@ -36,10 +48,7 @@ class SocketFile(NamedTuple):
             must not remove the file its parent still serves on.
     """
 
-    path: str | bytes
-    device: int
-    inode: int
-    pid: int
+    __slots__ = ()
 
     @classmethod
     def created_at(cls, path: str | bytes) -> SocketFile:
@@ -113,6 +122,8 @@ def takeover_lock(path: str | bytes) -> Iterator[None]:
     directory = os.path.dirname(os.path.abspath(path)) or os.curdir
     fd = os.open(directory, os.O_RDONLY)
     try:
+        import fcntl  # only now: most servers never take over a stale file
+
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
