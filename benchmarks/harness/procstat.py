@@ -21,7 +21,7 @@ from dataclasses import dataclass
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # Indexes into /proc/PID/stat's fields after the command name (see proc(5)).
-UTIME, STIME, CUTIME, CSTIME, RSS = 11, 12, 13, 14, 21
+STATE, UTIME, STIME, CUTIME, CSTIME, THREADS, RSS = 0, 11, 12, 13, 14, 17, 21
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,17 @@ class TreeSample:
         pids: The root and its live descendants.
         cpu_s: User plus system CPU seconds of all of them, reaped children included.
         rss_bytes: The sum of their resident set sizes.
+        threads: The sum of their threads.
     """
 
     pids: tuple[int, ...]
     cpu_s: float
     rss_bytes: int
+    threads: int
 
 
-def _stat_fields(pid: int) -> list[str] | None:
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (`STATE` first); None if gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
@@ -62,7 +65,7 @@ def sample_tree(root: int) -> TreeSample:
     fields: dict[int, list[str]] = {}
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _stat_fields(int(entry))) is not None:
+        if entry.isdigit() and (stat := stat_fields(int(entry))) is not None:
             fields[int(entry)] = stat
             children.setdefault(int(stat[1]), []).append(int(entry))
     tree, todo = [], [root] if root in fields else []
@@ -72,7 +75,8 @@ def sample_tree(root: int) -> TreeSample:
         todo.extend(children.get(pid, ()))
     cpu_s = sum(_cpu_s(pid, fields[pid]) for pid in tree)
     rss_pages = sum(int(fields[pid][RSS]) for pid in tree)
-    return TreeSample(tuple(tree), cpu_s, rss_pages * _PAGE)
+    threads = sum(int(fields[pid][THREADS]) for pid in tree)
+    return TreeSample(tuple(tree), cpu_s, rss_pages * _PAGE, threads)
 
 
 def _cpu_s(pid: int, stat: list[str]) -> float:

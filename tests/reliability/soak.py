@@ -1,7 +1,7 @@
 """A leak soak: many requests through each model; descriptors, threads, children, RSS after.
 
-``python -m tests.reliability.soak [--requests N] [--clients C] [--models a,b]``
-from the project root (``hatch run test:python -m tests.reliability.soak``).
+``hatch run test:soak [--requests N] [--clients C] [--models a,b]`` from the
+project root.
 
 Each model's server runs in a child process of its own (this module again,
 with ``--serve MODEL``), so the figures are its own, summed over its worker
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.procstat import open_fds, sample_tree
 
 from .models import BY_NAME, MODELS, address_of, build
 
@@ -40,7 +41,7 @@ SETTLE = 15.0
 
 @dataclass(frozen=True)
 class Figures:
-    """What a server holds, summed over its process and its children."""
+    """What a server holds, summed over its process tree (a zombie counts as a child)."""
 
     descriptors: int
     threads: int
@@ -49,31 +50,8 @@ class Figures:
 
     @classmethod
     def of_tree(cls, pid: int) -> Figures:
-        pids = [pid, *children_of(pid)]
-        descriptors = threads = rss = 0
-        for each in pids:
-            try:
-                descriptors += len(os.listdir(f"/proc/{each}/fd"))
-                status = Path(f"/proc/{each}/status").read_text().splitlines()
-            except OSError:  # it exited meanwhile
-                continue
-            fields = dict(line.split(":", 1) for line in status if ":" in line)
-            threads += int(fields["Threads"])
-            rss += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024  # none: a zombie
-        return cls(descriptors, threads, len(pids) - 1, rss)
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
+        tree = sample_tree(pid)
+        return cls(open_fds(tree.pids), tree.threads, len(tree.pids) - 1, tree.rss_bytes)
 
 
 #: How far each figure may be from its baseline after the soak. Threads: a pool's

@@ -14,7 +14,6 @@ is a process of its own, with its own episode to log.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 
 import pytest
 
+from harness.procstat import sample_tree
 from tests.conftest import ROOT
 
 from .conftest import WAIT
@@ -68,16 +68,7 @@ class Child:
 
     def cpu_seconds(self) -> float:
         """CPU time (user and system, every thread) of the process and its children so far."""
-        total = 0
-        for entry in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except (OSError, NotADirectoryError):
-                continue
-            if entry == str(self.process.pid) or fields[1] == str(self.process.pid):
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        return sample_tree(self.process.pid).cpu_s
 
     def warnings(self) -> list[str]:
         return [line for line in self.lines if line.startswith("LOG ")]

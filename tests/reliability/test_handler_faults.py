@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from harness.procstat import STATE, sample_tree, stat_fields
 from sockserve.core.testing import Servable, serving
 
 from .conftest import WAIT, RunServer, wait_for_workers
@@ -104,18 +105,9 @@ def test_system_exit_and_keyboard_interrupt(
 
 
 def children_of_this_process() -> list[str]:
-    """The states of this process's children (``Z`` is a zombie)."""
-    states = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid():
-                states.append(fields[0])
-    return states
+    """The states of this process's descendants (``Z`` is a zombie)."""
+    states = (stat_fields(pid) for pid in sample_tree(os.getpid()).pids[1:])
+    return [fields[STATE] for fields in states if fields is not None]
 
 
 def test_a_child_that_dies_leaves_no_zombie(run_server: RunServer, model: Model) -> None:

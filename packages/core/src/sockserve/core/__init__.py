@@ -17,6 +17,7 @@ from ._admission import stream_socket as stream_socket
 from ._backoff import ACCEPT_CAPACITY_ERRNOS as ACCEPT_CAPACITY_ERRNOS
 from ._backoff import AcceptBackoff as AcceptBackoff
 from ._base_server import BaseServer as BaseServer
+from ._deadline import DeadlineWatch as DeadlineWatch
 from ._deadline import log_overdue as log_overdue
 from ._disconnects import is_disconnect as is_disconnect
 from ._handlers import BaseRequestHandler as BaseRequestHandler
@@ -96,6 +97,7 @@ __all__ = [
     "DatagramRequest",
     "DatagramRequestHandler",
     "DatagramServer",
+    "DeadlineWatch",
     "DrainResult",
     "Generic",
     "NetworkAccess",

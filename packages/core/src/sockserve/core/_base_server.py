@@ -265,19 +265,18 @@ class BaseServer(Generic[RequestT, AddressT]):
         return check_limit(self.max_connections, "max_connections")
 
     @contextlib.contextmanager
-    def _serving(self) -> Iterator[None]:
+    def _serving(self, method: str = "serve_forever") -> Iterator[None]:
         """Mark the calling thread as serving, for `shutdown` to wait on; for serving loops.
 
         On exit the shutdown request is consumed, so the server can serve
         again, and every `shutdown` waiting returns. Each loop (this class's,
         or another concurrency model's) runs inside exactly one of these.
+
+        Raises:
+            RuntimeError: A loop runs already (the message names ``method``).
         """
         with self.__wake_lock:  # two threads starting at once: exactly one serves
-            if self.__serving_thread is not None:
-                raise RuntimeError(
-                    f"this {type(self).__name__} is already serving, in another thread; "
-                    "a server runs one serving loop at a time"
-                )
+            self.__check_not_serving(method)
             self.__is_shut_down.clear()
             self.__serving_thread = threading.get_ident()
         try:
@@ -360,12 +359,15 @@ class BaseServer(Generic[RequestT, AddressT]):
             RuntimeError: The server is already serving.
             ValueError: The server is closed.
         """
-        if self._is_serving():
-            raise RuntimeError(
-                f"{method}(): this {type(self).__name__} is already serving, in another "
-                "thread or process; a server runs one serving loop at a time"
-            )
+        self.__check_not_serving(method)
         self._check_open(method)
+
+    def __check_not_serving(self, method: str) -> None:
+        if self.__serving_thread is not None:
+            raise RuntimeError(
+                f"{method}(): this {type(self).__name__} is already serving; "
+                "a server runs one serving loop at a time"
+            )
 
     def request_shutdown(self) -> None:
         """Ask `serve_forever` to return, without waiting for it. Never blocks.

@@ -14,6 +14,7 @@ import trio
 from sockserve.core import (
     AcceptBackoff,
     BaseServer,
+    DeadlineWatch,
     DrainResult,
     MixInAddressT,
     MixInRequestT,
@@ -110,7 +111,7 @@ class TrioMixIn(BaseServer[MixInRequestT, MixInAddressT]):
         if not self._shutdown_requested():  # else it returns at once, closed or not
             self._check_open("serve")
         plan = Plan.of(self)
-        with self._serving(), nonblocking(self.socket):
+        with self._serving("serve"), nonblocking(self.socket), self._sync_deadline(plan):
             run: Run[MixInRequestT, MixInAddressT] | None = None
             try:
                 async with trio.open_nursery() as nursery:
@@ -122,6 +123,12 @@ class TrioMixIn(BaseServer[MixInRequestT, MixInAddressT]):
                 if run is not None:
                     run.close()
                     run.finished.set()
+
+    def _sync_deadline(self, plan: Plan) -> contextlib.AbstractContextManager[object]:
+        """The core's watcher of ``request_deadline``, for sync handlers (async ones: `Run`)."""
+        if plan.is_async or plan.request_deadline is None:
+            return contextlib.nullcontext()
+        return DeadlineWatch(self._ledger, plan.request_deadline)
 
     async def __serve_run(
         self, run: Run[MixInRequestT, MixInAddressT], task_status: trio.TaskStatus[MixInAddressT]

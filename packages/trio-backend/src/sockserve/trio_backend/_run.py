@@ -134,7 +134,8 @@ class Run(Generic[RequestT, AddressT]):
         self.threads = None if self.is_async else trio.CapacityLimiter(self.limit or 1)
         timeout = plan.idle_timeout
         self.idle = IdleWatch(timeout) if timeout is not None and self.is_async else None
-        self.request_deadline = plan.request_deadline
+        # Sync handlers' deadline is the core's DeadlineWatch (the mix-in runs it).
+        self.request_deadline = plan.request_deadline if self.is_async else None
         self.ledger = server._ledger
         self.active = 0
         self.stopping = False
@@ -269,21 +270,15 @@ class Run(Generic[RequestT, AddressT]):
     async def _serve_within(
         self, deadline: float, request: RequestT, client_address: AddressT, ticket: Ticket
     ) -> None:
-        """Serve, ended at ``deadline`` seconds: an async handler is cancelled, a sync one cut.
+        """Serve an async handler, cancelled at ``deadline`` seconds.
 
-        A thread cannot be cancelled: its connection is shut down instead, as
-        the sync models' deadline does, so that its next read or write ends it.
+        The async twin of the core's DeadlineWatch, which cuts sync handlers'
+        connections (the mix-in runs it for them).
         """
-        if self.is_async:
-            with trio.move_on_after(deadline) as scope:
-                await self._serve_by_kind(request, client_address, ticket)
-            if scope.cancelled_caught:
-                log_overdue(1, deadline)
-            return
-        async with trio.open_nursery() as watch:
-            watch.start_soon(_cut_when_overdue, deadline, ticket)
+        with trio.move_on_after(deadline) as scope:
             await self._serve_by_kind(request, client_address, ticket)
-            watch.cancel_scope.cancel()
+        if scope.cancelled_caught:
+            log_overdue(1, deadline)
 
     async def _serve_watched(
         self, request: RequestT, client_address: AddressT, ticket: Ticket, idle: IdleWatch
@@ -392,10 +387,3 @@ def _twin(sock: _socket.socket) -> _socket.socket:
     twin = _socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
     twin.settimeout(_REPLY_TIMEOUT)
     return twin
-
-
-async def _cut_when_overdue(deadline: float, ticket: Ticket) -> None:
-    await trio.sleep(deadline)
-    ticket.overdue = True
-    ticket.cut()
-    log_overdue(1, deadline)
