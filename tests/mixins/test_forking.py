@@ -14,8 +14,10 @@ from sockserve.core import (
     DatagramRequestHandler,
     DatagramServer,
     StreamRequest,
+    StreamRequestHandler,
 )
 from sockserve.mixins import ForkingMixIn
+from sockserve.mixins import _forking as forking_module
 
 from .conftest import WAIT, Address, ForkingServer, connect
 
@@ -163,7 +165,18 @@ def test_bad_max_children_is_a_clear_error(
     assert server.active_children is None
 
 
-def test_datagram_servers_fork_too() -> None:
+@pytest.fixture
+def warm_ups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The calls of the forking server's stream warm-up, as if none had run in this process."""
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(forking_module, "_stream_io_warm", False)
+    monkeypatch.setattr(forking_module, "warm_stream_io", lambda r, w: calls.append((r, w)))
+    return calls
+
+
+def test_datagram_servers_fork_too_without_the_stream_warm_up(
+    warm_ups: list[tuple[int, int]],
+) -> None:
     class Server(ForkingMixIn[DatagramRequest, Address], DatagramServer[Address]):
         address_family = socket.AF_INET
 
@@ -179,6 +192,7 @@ def test_datagram_servers_fork_too() -> None:
         client.sendto(b"x", server.server_address)
         server.handle_request()
         assert int(client.recv(32)) != os.getpid()
+    assert warm_ups == []
 
 
 class TwoChildren(ForkingServer):
@@ -238,3 +252,23 @@ def test_max_connections_below_max_children_bounds_the_children(
         second.settimeout(WAIT)
         assert second.recv(8) == b"in"  # as soon as the first child exits
         second.sendall(b"go")
+
+
+class BufferedEcho(StreamRequestHandler[ForkingServer, Address]):
+    rbufsize = 4096
+    wbufsize = -1
+
+    def handle(self) -> None:
+        self.wfile.write(self.rfile.readline())
+
+
+def test_the_first_child_is_preceded_by_one_warm_up_with_the_handlers_buffers(
+    build: Build, warm_ups: list[tuple[int, int]]
+) -> None:
+    server = build(ForkingServer, BufferedEcho)
+    for _ in range(2):
+        with connect(server) as client:
+            client.sendall(b"ping\n")
+            server.handle_request()
+            assert client.recv(8) == b"ping\n"
+    assert warm_ups == [(4096, -1)]  # once per process, before the first fork only

@@ -11,6 +11,7 @@ concurrency model shares: the steps of a request in its worker
 
 from collections.abc import Callable
 
+from ._accept import accept_connection as accept_connection
 from ._admission import check_access as check_access
 from ._admission import log_refusal as log_refusal
 from ._admission import stream_socket as stream_socket
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from ._proxy_protocol import header_length as proxy_header_length
     from ._proxy_protocol import parse_header as parse_proxy_header
     from ._signals import drain_on_signals as drain_on_signals
+    from ._warm import warm_stream_io as warm_stream_io
 
 # Loaded on first use: the drop-in imports this package, and every module
 # loaded here is memory a forked child copies (ipaddress, for one).
@@ -84,6 +86,7 @@ __getattr__: Callable[[str], object] = lazy_attributes(
         "ProxyProtocol": "._proxy_protocol",
         "proxy_header_length": "._proxy_protocol:header_length",
         "parse_proxy_header": "._proxy_protocol:parse_header",
+        "warm_stream_io": "._warm",
     },
 )
 
@@ -119,6 +122,7 @@ __all__ = [
     "StreamServer",
     "Ticket",
     "Waker",
+    "accept_connection",
     "activated_sockets",
     "adopt_ticket",
     "check_access",
@@ -139,4 +143,5 @@ __all__ = [
     "require_reply_address",
     "serve_request",
     "stream_socket",
+    "warm_stream_io",
 ]

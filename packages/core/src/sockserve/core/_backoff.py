@@ -40,15 +40,12 @@ class AcceptBackoff:
             )
         self._first_delay = first_delay
         self._max_delay = max_delay
-        self._delay = 0.0
+        #: The current pause in seconds; 0 when the last accept succeeded. An
+        #: attribute, not a property: the serving loop reads it on every pass.
+        self.delay: float = 0.0
         self._resume_at = 0.0
         self._last_failure = 0.0
         self._episode_failures = 0
-
-    @property
-    def delay(self) -> float:
-        """The current pause in seconds; 0 when the last accept succeeded."""
-        return self._delay
 
     def failed(self, exc: OSError) -> bool:
         """Record a failed accept; return whether it calls for a pause.
@@ -72,13 +69,13 @@ class AcceptBackoff:
             )
         self._episode_failures += 1
         self._last_failure = now
-        self._delay = min(self._max_delay, self._delay * 2 or self._first_delay)
-        self._resume_at = now + self._delay
+        self.delay = min(self._max_delay, self.delay * 2 or self._first_delay)
+        self._resume_at = now + self.delay
         return True
 
     def succeeded(self) -> None:
         """Record a successful accept: the next failure starts from the first delay."""
-        self._delay = 0.0
+        self.delay = 0.0
 
     @property
     def failures(self) -> int:
@@ -87,7 +84,7 @@ class AcceptBackoff:
 
     def remaining(self) -> float:
         """Seconds left in the current pause (0 when not pausing)."""
-        if not self._delay:
+        if not self.delay:
             return 0.0
         return max(0.0, self._resume_at - time.monotonic())
 

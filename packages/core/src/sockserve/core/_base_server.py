@@ -208,13 +208,16 @@ class BaseServer(Generic[RequestT, AddressT]):
             backoff = self.__backoff
             holding = False  # whether the socket is off the selector: a pause, or full
             try:
-                while not self._shutdown_requested():
+                # The flag itself, not _shutdown_requested(): after each fork, every
+                # page the parent writes (a called function's refcount) is copied.
+                while not self.__shutdown_request:
                     wait = poll_interval
                     if backoff.delay or ledger.full or holding:
                         wait, holding = self.__prepare_wait(selector, poll_interval)
                     ready = selector.select(wait)
-                    if self._shutdown_requested():  # bpo-35017: accept nothing after shutdown()
-                        break
+                    if self.__shutdown_request:  # bpo-35017: accept nothing after shutdown()
+                        # mypy narrows the flag to False, but another thread sets it.
+                        break  # type: ignore[unreachable]
                     for key, _events in ready:
                         if key.fileobj is self:
                             self._handle_request_noblock()
@@ -303,7 +306,8 @@ class BaseServer(Generic[RequestT, AddressT]):
 
     def _shutdown_requested(self) -> bool:
         """Whether `shutdown` or `request_shutdown` asked the loop to stop."""
-        # A method, not the bare attribute: another thread sets it mid-loop.
+        # For loops outside this class (the trio backend's): the flag's name is
+        # mangled, and another thread sets it mid-loop, so it is read afresh.
         return self.__shutdown_request
 
     def _is_serving_thread(self) -> bool:

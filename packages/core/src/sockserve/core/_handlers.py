@@ -109,12 +109,13 @@ class StreamRequestHandler(BaseRequestHandler[StreamRequest, ServerT, AddressT])
         if self.disable_nagle_algorithm:
             self.connection.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, True)
         # rbufsize 0 yields a raw SocketIO; typed as the buffered file it
-        # stands in for, as typeshed does, since both read the same way.
-        self.rfile = _buffered(self.connection.makefile("rb", self.rbufsize))
+        # stands in for, as typeshed does, since both read the same way. Not a
+        # cast() call: this runs in every forked child, where a call costs pages.
+        self.rfile = self.connection.makefile("rb", self.rbufsize)  # type: ignore[assignment]
         if self.wbufsize == 0:
             self.wfile = SocketWriter(self.connection)
         else:
-            self.wfile = _buffered(self.connection.makefile("wb", self.wbufsize))
+            self.wfile = self.connection.makefile("wb", self.wbufsize)  # type: ignore[assignment]
 
     def finish(self) -> None:
         """Flush `wfile` (ignoring a failed flush: the peer may be gone), close both files.
@@ -183,8 +184,3 @@ def require_reply_address(client_address: object) -> None:
             "cannot send the reply: the client's Unix datagram socket is not bound "
             "to an address (the client must bind() to receive replies)",
         )
-
-
-def _buffered(file: object) -> io.BufferedIOBase:
-    """``file`` as the buffered file type it reads and writes as (typing.cast, unimported)."""
-    return file  # type: ignore[return-value]  # a SocketIO when unbuffered; used the same way

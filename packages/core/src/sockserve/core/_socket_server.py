@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket as _socket
 from collections.abc import Callable
 
+from ._accept import accept_connection
 from ._base_server import BaseServer
 from ._types import TYPE_CHECKING, AddressT, DatagramRequest, RequestT, StreamRequest
 
@@ -223,7 +224,7 @@ class StreamServer(SocketServer[StreamRequest, AddressT]):
         Raises:
             OSError: The accept failed; the server drops this attempt.
         """
-        return self.socket.accept()
+        return accept_connection(self.socket)
 
     def shutdown_request(self, request: StreamRequest) -> None:
         """Shut the connection down for writing (the peer sees EOF), then close it."""

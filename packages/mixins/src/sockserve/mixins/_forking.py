@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
+import socket
 
-from sockserve.core import BaseServer, MixInAddressT, MixInRequestT, Outcome, Ticket, serve_request
+from sockserve.core import (
+    BaseServer,
+    MixInAddressT,
+    MixInRequestT,
+    Outcome,
+    Ticket,
+    serve_request,
+    warm_stream_io,
+)
 
 from ._child_exit import reap, wait_for_any_exit
 
@@ -14,6 +22,8 @@ __all__ = ["ForkingMixIn"]
 
 # Bound once: an enum member's lookup costs, and this is on every child's path.
 _FAILED = Outcome.FAILED
+# Whether this process has warmed the stream handler's file I/O for its children.
+_stream_io_warm = False
 # A child exits with its request's outcome as its status; a crash is a failure.
 _OUTCOME_OF_STATUS = {int(outcome): outcome for outcome in Outcome}
 
@@ -28,6 +38,9 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
     is seen on the child's pidfd, where Linux has them, else at the next
     ``poll_interval``), and it only ever waits for its own children (the stdlib's
     ``waitpid(-1)`` can reap children the application started itself).
+    Before its first child it runs a stream handler's file I/O once, on a
+    socket pair (`sockserve.core.warm_stream_io`), so that children do not
+    each warm it again.
 
     Attributes:
         timeout: As the stdlib's: `handle_request` calls `handle_timeout` (which
@@ -58,13 +71,12 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
         if not children:
             return
         for pid in children.copy():
-            self.__collect_child(pid, blocking=blocking)
+            code = reap(pid, block=blocking)
+            if code is not None:
+                self.__forget_child(pid, code)
 
-    def __collect_child(self, pid: int, *, blocking: bool = False) -> None:
-        """Reap child ``pid`` if it has exited: forget it, end its ticket."""
-        code = reap(pid, block=blocking)
-        if code is None:
-            return
+    def __forget_child(self, pid: int, code: int) -> None:
+        """Child ``pid`` is reaped, with exit ``code``: forget it, end its ticket."""
         assert self.active_children is not None
         self.active_children.discard(pid)
         if self._child_pidfds is not None:
@@ -127,18 +139,37 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
         # The slow path checks max_children and waits; the fast path is two tests.
         if type(limit) is not int or limit < 1 or (children and len(children) >= limit):
             self.__make_room()
+        tickets = self._child_tickets
+        if children is None or tickets is None:
+            children, tickets = self.__before_first_child(request)
         pid = os.fork()
         if pid:
-            if self.active_children is None:
-                self.active_children = set()
-            self.active_children.add(pid)
-            if self._child_tickets is None:
-                self._child_tickets = {}
+            children.add(pid)
             # A drain's deadline ends a child by killing it: that closes its connection.
-            self._child_tickets[pid] = self._ledger.begin(pid, _kill)
+            tickets[pid] = self._ledger.begin(pid, _kill)
             self.close_request(request)
             return
-        self.__serve_in_child(request, client_address)
+        # Served here, not in a method of its own: each call is pages a child copies.
+        status = _FAILED
+        try:
+            status = serve_request(self, request, client_address)
+        finally:
+            # _exit, not exit: the child must not run the parent's atexit
+            # handlers or flush its copies of the parent's buffers.
+            os._exit(status)
+
+    def __before_first_child(self, request: object) -> tuple[set[int], dict[int, Ticket]]:
+        """Make the books for children, and warm what each child's I/O would warm again."""
+        if self.active_children is None:
+            self.active_children = set()
+        if self._child_tickets is None:
+            self._child_tickets = {}
+        global _stream_io_warm  # once per process: what it warms is the process's own
+        if not _stream_io_warm and isinstance(request, socket.socket):
+            _stream_io_warm = True
+            handler = self.RequestHandlerClass
+            warm_stream_io(getattr(handler, "rbufsize", -1), getattr(handler, "wbufsize", 0))
+        return self.active_children, self._child_tickets
 
     def _waiting_for_room(self, waiting: bool) -> None:
         """At the limit, reap each child the moment it exits (where pidfds exist).
@@ -160,7 +191,8 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
         if self._child_pidfds is None:
             self._child_pidfds = {}
         self._child_pidfds[pid] = pidfd
-        self._watch(pidfd, functools.partial(self.__collect_child, pid))
+        # Any exit reaps every child that has exited: one call, whichever pidfd woke.
+        self._watch(pidfd, self.collect_children)
 
     def __unwatch_exits(self) -> None:
         pidfds = self._child_pidfds or {}
@@ -168,15 +200,6 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
             self._unwatch(pidfd)
             os.close(pidfd)
         pidfds.clear()
-
-    def __serve_in_child(self, request: MixInRequestT, client_address: MixInAddressT) -> None:
-        status = int(_FAILED)
-        try:
-            status = int(serve_request(self, request, client_address))
-        finally:
-            # _exit, not exit: the child must not run the parent's atexit
-            # handlers or flush its copies of the parent's buffers.
-            os._exit(status)
 
     def server_close(self) -> None:
         """Close the server, then reap children (waiting for all if `block_on_close`)."""
