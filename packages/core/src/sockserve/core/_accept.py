@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 __all__ = ["accept_connection"]
 
 # The C socket's own fields and accept: socket.socket's family and type
-# properties build an enum on each read, eight Python calls per accept().
+# properties build an enum on each read (four Python calls each), and
+# accept() itself is one more.
 _family: Callable[[_socket_module.socket], int] = _socket.socket.family.__get__
 _type: Callable[[_socket_module.socket], int] = _socket.socket.type.__get__
 _proto: Callable[[_socket_module.socket], int] = _socket.socket.proto.__get__

@@ -4,7 +4,7 @@ The first time a process reads and writes a connection through its files,
 CPython fills its method cache and the dynamic linker binds the C functions
 involved. A forking server's parent never handles a request itself, so each
 child used to do that work again, and to copy every page it wrote for it
-(measured on CPython 3.11: 20 page faults and about 60 µs per child). Done
+(measured on CPython 3.11: 12 to 20 page faults per child). Done
 once in the parent, before the first fork, every child inherits it done.
 """
 
