@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Callable
 
 import trustme
 
-from sockserve.core import StreamRequestHandler
+from sockserve.core import RequestCounts, StreamRequestHandler
 from sockserve.inet import InetAddress, TCPServer
 from sockserve.mixins import ForkingMixIn, ThreadingMixIn, ThreadPoolMixIn
 from sockserve.trio_backend import AsyncStreamRequestHandler, TrioMixIn
@@ -113,3 +114,12 @@ def ask(address: InetAddress, line: bytes) -> str:
     with connect(address) as client:
         client.sendall(line)
         return client.makefile("rb").readline().decode()
+
+
+def wait_for(server: TCPServer, done: Callable[[RequestCounts], bool]) -> RequestCounts:
+    """Poll the counters until ``done`` holds: a worker ends its ticket after its reply."""
+    deadline = time.monotonic() + WAIT
+    while not done(counts := server.request_counts()):
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.01)
+    return counts

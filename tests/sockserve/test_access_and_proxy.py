@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sockserve.core import NetworkAccess, ProxyProtocol, RequestCounts
+from sockserve.core import NetworkAccess, ProxyProtocol
 from sockserve.inet import TCPServer
 from tests.conftest import WAIT, script_server
 
@@ -29,18 +29,11 @@ from .admission import (
     ask_over_tls,
     build,
     connect,
+    wait_for,
 )
 
 Serve = Callable[..., threading.Thread]
 LOOPBACK = ["127.0.0.1"]
-
-
-def wait_for(server: TCPServer, done: Callable[[RequestCounts], bool]) -> RequestCounts:
-    deadline = time.monotonic() + WAIT
-    while not done(counts := server.request_counts()):
-        assert time.monotonic() < deadline, counts
-        time.sleep(0.01)
-    return counts
 
 
 def closed_unanswered(server: TCPServer, line: bytes = b"hi\n") -> bool:
