@@ -272,3 +272,22 @@ def test_the_first_child_is_preceded_by_one_warm_up_with_the_handlers_buffers(
             server.handle_request()
             assert client.recv(8) == b"ping\n"
     assert warm_ups == [(4096, -1)]  # once per process, before the first fork only
+
+
+def test_each_server_warms_its_childrens_lookups_once_before_its_first_child(
+    build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warmed: list[tuple[object, int, set[int] | None]] = []
+    monkeypatch.setattr(
+        forking_module,
+        "warm_fork_lookups",
+        lambda server: warmed.append((server, os.getpid(), set(server.active_children or ()))),
+    )
+    servers = [build(ForkingServer, BufferedEcho) for _ in range(2)]
+    for server in (*servers, servers[0]):
+        with connect(server) as client:
+            client.sendall(b"ping\n")
+            server.handle_request()
+            assert client.recv(8) == b"ping\n"
+    # In the parent, with no child yet: once per server, not once per request.
+    assert warmed == [(servers[0], os.getpid(), set()), (servers[1], os.getpid(), set())]

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from ._proxy_protocol import header_length as proxy_header_length
     from ._proxy_protocol import parse_header as parse_proxy_header
     from ._signals import drain_on_signals as drain_on_signals
+    from ._warm import warm_fork_lookups as warm_fork_lookups
     from ._warm import warm_stream_io as warm_stream_io
 
 # Loaded on first use: the drop-in imports this package, and every module
@@ -86,6 +87,7 @@ __getattr__: Callable[[str], object] = lazy_attributes(
         "ProxyProtocol": "._proxy_protocol",
         "proxy_header_length": "._proxy_protocol:header_length",
         "parse_proxy_header": "._proxy_protocol:parse_header",
+        "warm_fork_lookups": "._warm",
         "warm_stream_io": "._warm",
     },
 )
@@ -143,5 +145,6 @@ __all__ = [
     "require_reply_address",
     "serve_request",
     "stream_socket",
+    "warm_fork_lookups",
     "warm_stream_io",
 ]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._ledger import Ticket
 
 __all__ = [
+    "WorkerState",
     "adopt_ticket",
     "apply_idle_timeout",
     "has_admission_steps",
@@ -26,7 +27,20 @@ __all__ = [
     "serve_request",
 ]
 
-_worker = threading.local()
+
+class WorkerState(threading.local):
+    """What the calling thread serves now: defaults on the class, so reading never raises.
+
+    Attributes:
+        ticket: The ticket `adopt_ticket` gave this thread, if any.
+        server: The server whose request this thread is handling, if any.
+    """
+
+    ticket: Ticket | None = None
+    server: object = None
+
+
+_worker = WorkerState()
 # Bound once: an enum member's lookup costs, and this is on every request's path.
 _COMPLETED, _FAILED, _REFUSED = Outcome.COMPLETED, Outcome.FAILED, Outcome.REFUSED
 
@@ -47,7 +61,7 @@ def in_worker_of(server: object) -> bool:
     A worker that would wait for its own server to stop (``drain()``, a
     trio backend's ``shutdown()``) would wait for itself: those refuse.
     """
-    return getattr(_worker, "server", None) is server
+    return _worker.server is server
 
 
 def serve_request(
@@ -86,7 +100,7 @@ def serve_request(
         refused (by ``verify_request`` or an admission step).
     """
     if ticket is None:
-        ticket = getattr(_worker, "ticket", None)
+        ticket = _worker.ticket
     outcome = _FAILED
     _worker.server = server
     try:

@@ -13,6 +13,7 @@ from sockserve.core import (
     Outcome,
     Ticket,
     serve_request,
+    warm_fork_lookups,
     warm_stream_io,
 )
 
@@ -39,8 +40,9 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
     ``poll_interval``), and it only ever waits for its own children (the stdlib's
     ``waitpid(-1)`` can reap children the application started itself).
     Before its first child it runs a stream handler's file I/O once, on a
-    socket pair (`sockserve.core.warm_stream_io`), so that children do not
-    each warm it again.
+    socket pair (`sockserve.core.warm_stream_io`), and makes once the class
+    attribute lookups every child makes (`sockserve.core.warm_fork_lookups`),
+    so that children do not each warm them again.
 
     Attributes:
         timeout: As the stdlib's: `handle_request` calls `handle_timeout` (which
@@ -159,7 +161,7 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
             os._exit(status)
 
     def __before_first_child(self, request: object) -> tuple[set[int], dict[int, Ticket]]:
-        """Make the books for children, and warm what each child's I/O would warm again."""
+        """Make the books for children, and warm what each child would warm again."""
         if self.active_children is None:
             self.active_children = set()
         if self._child_tickets is None:
@@ -169,6 +171,8 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
             _stream_io_warm = True
             handler = self.RequestHandlerClass
             warm_stream_io(getattr(handler, "rbufsize", -1), getattr(handler, "wbufsize", 0))
+        # Last: the stream warm-up's own lookups may take the cache's places.
+        warm_fork_lookups(self)
         return self.active_children, self._child_tickets
 
     def _waiting_for_room(self, waiting: bool) -> None:
