@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import socketserver as stdlib
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -126,3 +129,38 @@ def test_each_predefined_class_echoes_like_its_stdlib_twin(name: str, short_dir:
     ours = run_once(drop_in, name, short_dir)
     assert theirs == b"echo:ping\n"
     assert ours == theirs
+
+
+FOOTPRINT = """
+import json, socketserver, sys
+before = set(sys.modules)
+from sockserve import socketserver as drop_in
+for name in sys.argv[1:]:
+    getattr(drop_in, name)
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def modules_loaded_naming(*names: str) -> list[str]:
+    """The modules a fresh interpreter loads, past the stdlib's socketserver, to get ``names``."""
+    done = subprocess.run(
+        [sys.executable, "-c", FOOTPRINT, *names],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=WAIT,
+    )
+    loaded: list[str] = json.loads(done.stdout)
+    return loaded
+
+
+def test_a_tcp_program_loads_no_module_beyond_the_stdlibs_but_sockserves() -> None:
+    # Every module loaded is memory each child of a forking server copies.
+    loaded = modules_loaded_naming("ForkingTCPServer", "ThreadingTCPServer", "StreamRequestHandler")
+    others = {name for name in loaded if name.partition(".")[0] != "sockserve"}
+    assert others == {"__future__"}  # what `from __future__ import annotations` imports
+    assert not [name for name in loaded if name.startswith("sockserve.unix")]
+
+
+def test_the_unix_classes_load_when_first_named() -> None:
+    assert "sockserve.unix" in modules_loaded_naming("UnixStreamServer")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import selectors
 import socket as _socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from ._admission import admit, log_refusal
 from ._backoff import AcceptBackoff
@@ -17,6 +16,7 @@ from ._disconnects import DisconnectLog, is_disconnect
 from ._drain import PendingDrain
 from ._ledger import DrainResult, Outcome, RequestCounts, RequestLedger
 from ._refusal import AdmissionError
+from ._scope import Scope
 from ._serve_request import apply_idle_timeout, has_admission_steps, in_worker_of
 from ._settings import check_idle_timeout, check_limit, check_seconds, drain_grace
 from ._types import TYPE_CHECKING, AddressT, Generic, RequestT
@@ -267,11 +267,11 @@ class BaseServer(Generic[RequestT, AddressT]):
         """
         return check_limit(self.max_connections, "max_connections")
 
-    @contextlib.contextmanager
-    def _serving(self, method: str = "serve_forever") -> Iterator[None]:
+    def _serving(self, method: str = "serve_forever") -> Scope:
         """Mark the calling thread as serving, for `shutdown` to wait on; for serving loops.
 
-        On exit the shutdown request is consumed, so the server can serve
+        Use as ``with self._serving():``; marks at the call. On leaving the
+        block the shutdown request is consumed, so the server can serve
         again, and every `shutdown` waiting returns. Each loop (this class's,
         or another concurrency model's) runs inside exactly one of these.
 
@@ -282,27 +282,26 @@ class BaseServer(Generic[RequestT, AddressT]):
             self.__check_not_serving(method)
             self.__is_shut_down.clear()
             self.__serving_thread = threading.get_ident()
-        try:
-            yield
-        finally:
-            self.__serving_thread = None
-            self.__shutdown_request = False
-            self.__is_shut_down.set()
+        return Scope(self.__stop_serving)
 
-    @contextlib.contextmanager
-    def _waking_on_shutdown(self, wake: Callable[[], None]) -> Iterator[None]:
-        """Have `request_shutdown` call ``wake`` (from any thread) while inside.
+    def __stop_serving(self) -> None:
+        self.__serving_thread = None
+        self.__shutdown_request = False
+        self.__is_shut_down.set()
+
+    def _waking_on_shutdown(self, wake: Callable[[], None]) -> Scope:
+        """Have `request_shutdown` call ``wake`` (from any thread) inside a ``with`` block.
 
         ``wake`` must not block and must be safe to call from any thread; it
         interrupts the loop's wait so that the loop sees `_shutdown_requested`.
         """
         with self.__wake_lock:
             self.__wake = wake
-        try:
-            yield
-        finally:
-            with self.__wake_lock:
-                self.__wake = None
+        return Scope(self.__stop_waking)
+
+    def __stop_waking(self) -> None:
+        with self.__wake_lock:
+            self.__wake = None
 
     def _shutdown_requested(self) -> bool:
         """Whether `shutdown` or `request_shutdown` asked the loop to stop."""

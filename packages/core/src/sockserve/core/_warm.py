@@ -17,6 +17,7 @@ pages the child then copies (measured on 3.11: 26 page faults per child).
 from __future__ import annotations
 
 import collections
+import io
 import socket as _socket
 import sys
 import threading
@@ -73,6 +74,21 @@ _FILE_NAMES = (
     "flush",
     "write",
 )
+# What a handler calls on its connection or, for datagrams, the server's socket.
+_SOCKET_NAMES = (
+    "makefile",
+    "settimeout",
+    "setsockopt",
+    "sendall",
+    "sendto",
+    "recv",
+    "recv_into",
+    "shutdown",
+    "close",
+    "_decref_socketios",
+)
+# What a datagram handler's in-memory files are read and written with.
+_MEMORY_FILE_NAMES = ("read", "readline", "write", "getvalue")
 # What threading's after-fork hook looks up (CPython 3.11 to 3.13): on each
 # thread, its Event, the Event's Condition, their locks, and the containers
 # of the threading module. A name a version does not use is one cache entry.
@@ -83,6 +99,7 @@ _THREAD_NAMES = (
     "_ident",
     "_stop",
     "_is_stopped",
+    "_initialized",
     "_daemonic",
     "daemon",
     "_handle",
@@ -169,8 +186,8 @@ def warm_fork_lookups(server: object) -> None:
     """Warm, for a server about to fork per request, every class lookup its children repeat.
 
     The handler class's and the server class's attributes that serving a
-    request reads or sets, a connection's file's, and those of threading's
-    after-fork hook (on the process's threads as they are now). Takes tens
+    request reads or sets, a connection's and its files', and those of
+    threading's after-fork hook (on the process's threads as they are now). Takes tens
     of microseconds; never raises.
     """
     handler = getattr(server, "RequestHandlerClass", None)
@@ -180,6 +197,8 @@ def warm_fork_lookups(server: object) -> None:
     warm_type_lookups(WorkerState, ("ticket", "server"))
     for cls in (_socket.SocketIO, SocketWriter, *_socket.SocketIO.__bases__):
         warm_type_lookups(cls, _FILE_NAMES)
+    warm_type_lookups(_socket.socket, _SOCKET_NAMES)
+    warm_type_lookups(io.BytesIO, _MEMORY_FILE_NAMES)
     _warm_after_fork_lookups()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket as _socket
 
 from sockserve.core import (
@@ -132,8 +131,11 @@ class TCPServer(_InetServer[StreamRequest], StreamServer[InetAddress]):
     def server_activate(self) -> None:
         """Listen; with `tcp_nodelay`, set ``TCP_NODELAY`` on the listener for its connections."""
         if self.tcp_nodelay:
-            with contextlib.suppress(OSError):  # the per-connection option still applies
+            # No contextlib: every module loaded is memory a forked child copies.
+            try:  # noqa: SIM105
                 self.socket.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except OSError:  # the per-connection option still applies
+                pass
         super().server_activate()
 
     def get_request(self) -> tuple[StreamRequest, InetAddress]:

@@ -49,34 +49,16 @@ if hasattr(os, "fork"):
         """A `UDPServer` that handles each datagram in a forked child."""
 
 
+# The Unix classes load on first use (`_unix_classes`): a program serving TCP
+# never needs them, and every module loaded is memory a forked child copies.
+UNIX_NAMES: list[str] = []
 if hasattr(socket, "AF_UNIX"):
-    from sockserve.unix import UnixAddress, UnixDatagramAddress
-    from sockserve.unix import UnixDatagramServer as UnixDatagramServer
-    from sockserve.unix import UnixStreamServer as UnixStreamServer
-
-    __all__ += [
+    UNIX_NAMES += [
         "ThreadingUnixDatagramServer",
         "ThreadingUnixStreamServer",
         "UnixDatagramServer",
         "UnixStreamServer",
     ]
-
-    class ThreadingUnixStreamServer(ThreadingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
-        """A `UnixStreamServer` that handles each connection in a new thread."""
-
-    class ThreadingUnixDatagramServer(
-        ThreadingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
-    ):
-        """A `UnixDatagramServer` that handles each datagram in a new thread."""
-
     # The stdlib gained these in 3.12; an older Python's __all__ lacks them.
     if hasattr(os, "fork") and sys.version_info >= (3, 12):
-        __all__ += ["ForkingUnixDatagramServer", "ForkingUnixStreamServer"]
-
-        class ForkingUnixStreamServer(ForkingMixIn[StreamRequest, UnixAddress], UnixStreamServer):
-            """A `UnixStreamServer` that handles each connection in a forked child."""
-
-        class ForkingUnixDatagramServer(
-            ForkingMixIn[DatagramRequest, UnixDatagramAddress], UnixDatagramServer
-        ):
-            """A `UnixDatagramServer` that handles each datagram in a forked child."""
+        UNIX_NAMES += ["ForkingUnixDatagramServer", "ForkingUnixStreamServer"]

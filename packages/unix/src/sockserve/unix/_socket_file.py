@@ -8,12 +8,10 @@ bound to (before binding), or the very file this process's server created
 from __future__ import annotations
 
 import collections
-import contextlib
 import errno
 import os
 import socket as _socket
 import stat
-from collections.abc import Iterator
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (see sockserve.core._types)
 if TYPE_CHECKING:
@@ -76,8 +74,11 @@ class SocketFile(_Identity):
         if info is None or (info.st_dev, info.st_ino) != (self.device, self.inode):
             return
         # Best effort: a file left behind is stale, and the next bind replaces it.
-        with contextlib.suppress(OSError):
+        # (No contextlib: every module loaded is memory a forked child copies.)
+        try:  # noqa: SIM105
             os.unlink(self.path)
+        except OSError:
+            pass
 
 
 def remove_stale_socket_file(path: str | bytes) -> None:
@@ -107,27 +108,37 @@ def remove_stale_socket_file(path: str | bytes) -> None:
         return
     if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
         raise _in_use(path, "it was replaced while being checked")
-    with contextlib.suppress(FileNotFoundError):
+    try:  # noqa: SIM105
         os.unlink(path)
+    except FileNotFoundError:  # gone meanwhile: just bind again
+        pass
 
 
-@contextlib.contextmanager
-def takeover_lock(path: str | bytes) -> Iterator[None]:
+class takeover_lock:  # noqa: N801  # used as a function: ``with takeover_lock(path):``
     """Hold an exclusive lock on the directory of ``path`` while inside (blocks until free).
 
     ``flock()`` on the directory itself: no lock file is left behind, and
     every sockserve server, in any process or thread, takes the same lock
     for the same directory. Held for a bind and a few checks only.
     """
-    directory = os.path.dirname(os.path.abspath(path)) or os.curdir
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        import fcntl  # only now: most servers never take over a stale file
 
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+    def __init__(self, path: str | bytes) -> None:
+        self._directory = os.path.dirname(os.path.abspath(path)) or os.curdir
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        self._fd = os.open(self._directory, os.O_RDONLY)
+        try:
+            import fcntl  # only now: most servers never take over a stale file
+
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self._fd)  # closing releases the lock
+        self._fd = -1
 
 
 def _raise_unless_stale(path: str | bytes) -> None:
