@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import selectors
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 __all__ = ["reap", "wait_for_any_exit"]
 
@@ -19,21 +19,30 @@ _FIRST_POLL = 0.001
 _MAX_POLL = 0.05
 
 
-def reap(pid: int, *, block: bool) -> int | None:
-    """Collect the exit status of child ``pid``; return its exit code, or None if it runs on.
+def reap(pids: Iterable[int], *, block: bool) -> list[tuple[int, int]]:
+    """Collect the exit status of each child of ``pids`` that has exited.
 
-    Blocks until the child exits if ``block``. The exit code is negative for
-    a signal, as ``subprocess`` has it. A pid that is no longer our child
-    (reaped elsewhere) counts as gone, with 0: its status is lost. Any other
-    ``OSError`` leaves it to be tried again later.
+    Returns ``(pid, exit code)`` for each, in order; a child still running
+    is left out. Blocks until each child exits if ``block``. The exit code
+    is negative for a signal, as ``subprocess`` has it. A pid that is no
+    longer our child (reaped elsewhere) counts as gone, with 0: its status
+    is lost. Any other ``OSError`` leaves it to be tried again later.
     """
-    try:
-        reaped, status = os.waitpid(pid, 0 if block else os.WNOHANG)
-    except ChildProcessError:
-        return 0
-    except OSError:
-        return None
-    return os.waitstatus_to_exitcode(status) if reaped == pid else None
+    # One call for every child: a forking server's parent runs this on each
+    # pass, and each Python call is pages it copies after a fork.
+    options = 0 if block else os.WNOHANG
+    exited: list[tuple[int, int]] = []
+    for pid in pids:
+        try:
+            reaped, status = os.waitpid(pid, options)
+        except ChildProcessError:
+            exited.append((pid, 0))
+            continue
+        except OSError:
+            continue
+        if reaped == pid:
+            exited.append((pid, os.waitstatus_to_exitcode(status)))
+    return exited
 
 
 def wait_for_any_exit(pids: Collection[int]) -> None:

@@ -71,10 +71,8 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
         children = self.active_children
         if not children:
             return
-        for pid in children.copy():
-            code = reap(pid, block=blocking)
-            if code is not None:
-                self.__forget_child(pid, code)
+        for pid, code in reap(children, block=blocking):
+            self.__forget_child(pid, code)
 
     def __forget_child(self, pid: int, code: int) -> None:
         """Child ``pid`` is reaped, with exit ``code``: forget it, end its ticket."""

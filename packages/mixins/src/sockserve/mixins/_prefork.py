@@ -296,10 +296,8 @@ class Prefork(Generic[RequestT, AddressT]):
         self._reap()
 
     def _reap(self) -> None:
-        for worker in list(self._live.values()):
-            code = reap(worker.pid, block=False)
-            if code is not None:
-                self._retire(worker, code)
+        for pid, code in reap(list(self._live), block=False):
+            self._retire(self._live[pid], code)
 
     def _retire(self, worker: _Worker, code: int) -> None:
         """Account for a worker that exited; schedule its replacement unless it was told to go."""
