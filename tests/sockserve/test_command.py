@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -394,3 +395,25 @@ def test_the_console_script_is_installed() -> None:
     assert done.returncode == 0
     assert "sockserve serve app:Handler" in done.stdout
     assert os.access(script, os.X_OK)
+
+
+def test_the_serving_line_comes_once_a_signal_would_drain() -> None:
+    # Whoever reads "Serving ..." and signals at once must get a drain, not the
+    # default SIGTERM (the process killed: CI caught it so, under load).
+    from sockserve.command._run import serve_all
+    from sockserve.core import BaseServer
+    from sockserve.inet import TCPServer
+
+    server = TCPServer(("127.0.0.1", 0), lambda *args: None)
+    handlers: list[object] = []
+
+    def announce() -> None:
+        handlers.append(signal.getsignal(signal.SIGTERM))
+        server.request_shutdown()  # serve_forever returns at once: the test is done
+
+    # What the command builds is a BaseServer of any request type; this one's are precise.
+    counts = serve_all([cast("BaseServer[object, object]", server)], 1.0, announce)
+    assert len(handlers) == 1
+    assert callable(handlers[0])  # a drain handler: neither SIG_DFL nor SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is not handlers[0]  # put back afterwards
+    assert counts.accepted == 0

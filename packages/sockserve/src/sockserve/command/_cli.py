@@ -50,12 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    for server in servers:
-        sock = server.server.socket if isinstance(server, Prefork) else server.socket
-        where = describe(sock)
-        print(f"Serving {handler.name} ({_model_line(settings)}) on {where}", flush=True)
+
+    def announce() -> None:
+        for server in servers:
+            sock = server.server.socket if isinstance(server, Prefork) else server.socket
+            where = describe(sock)
+            print(f"Serving {handler.name} ({_model_line(settings)}) on {where}", flush=True)
+
     try:
-        counts = serve_all(servers, settings.drain_timeout)
+        counts = serve_all(servers, settings.drain_timeout, announce)
     except KeyboardInterrupt:  # before the handlers were in place, or a third Ctrl-C
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sockserve.core import BaseServer, RequestCounts, drain_on_signals, is_disconnect
 from sockserve.mixins import Prefork
@@ -28,16 +28,22 @@ class _All:
             server.request_drain(timeout)
 
 
-def serve_all(servers: Sequence[Servable], drain_timeout: float) -> RequestCounts:
+def serve_all(
+    servers: Sequence[Servable], drain_timeout: float, announce: Callable[[], None]
+) -> RequestCounts:
     """Serve until SIGTERM or Ctrl-C (a second one cuts at once); return the counts summed.
 
     Blocks. Each server beyond the first serves in a thread of its own; the
-    main thread serves the first and takes the signals.
+    main thread serves the first and takes the signals. ``announce`` is
+    called once the signals drain the servers gracefully (whoever reads it,
+    then signals at once, gets a drain, not the default kill), just before
+    serving (a `Prefork` installs its own handlers as it starts).
     """
     first = servers[0]
     if isinstance(first, Prefork):  # it handles the signals itself, for all its workers
         _report_errors_in_one_line(first.server)  # before its workers fork
         with first:
+            announce()
             first.serve_forever()
             return first.request_counts()
     plain = [s for s in servers if isinstance(s, BaseServer)]
@@ -46,6 +52,7 @@ def serve_all(servers: Sequence[Servable], drain_timeout: float) -> RequestCount
     others = [threading.Thread(target=s.serve_forever, daemon=True) for s in plain[1:]]
     try:
         with drain_on_signals(_All(plain), drain_timeout):
+            announce()
             for thread in others:
                 thread.start()
             plain[0].serve_forever()
