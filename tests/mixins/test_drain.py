@@ -8,8 +8,10 @@ deadline, then shuts the rest down; the counters prove nothing was lost:
 from __future__ import annotations
 
 import contextlib
+import select
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -257,6 +259,12 @@ def test_sigterm_drains_gracefully_and_loses_nothing(model: str) -> None:
 
 def test_a_second_signal_cuts_at_once() -> None:
     script = SIGTERM_SERVER.format(model="PoolServer", grace=WAIT * 10)
+    # The drain's log lines on stdout: the second signal goes only once the first
+    # was handled, as Python folds two signals that arrive before its handler runs.
+    script = script.replace(
+        "import sys, time",
+        "import logging, sys, time\nlogging.basicConfig(level=logging.INFO, stream=sys.stdout)",
+    )
     with script_server(script.replace("time.sleep(0.3)", "self.request.recv(16)")) as (
         process,
         port,
@@ -265,6 +273,7 @@ def test_a_second_signal_cuts_at_once() -> None:
         stuck.sendall(b"go")
         assert stuck.recv(1) == b"<"  # in flight
         process.send_signal(signal.SIGINT)
+        assert "SIGINT: draining" in next_line(process)
         time.sleep(0.1)
         assert process.poll() is None  # the first waits for the stuck request...
         process.send_signal(signal.SIGINT)  # ...the second cuts it
@@ -272,6 +281,14 @@ def test_a_second_signal_cuts_at_once() -> None:
         assert process.stdout is not None
         assert "cut=1" in process.stdout.read()
         stuck.close()
+
+
+def next_line(process: subprocess.Popen[str]) -> str:
+    """The next line the script prints, waiting up to `WAIT` seconds."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], WAIT)
+    assert ready, "the script printed nothing"
+    return process.stdout.readline()
 
 
 class FailsOnceCut(BaseRequestHandler[StreamRequest, LoopbackServer, Address]):
