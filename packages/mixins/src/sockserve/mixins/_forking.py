@@ -71,7 +71,8 @@ class ForkingMixIn(BaseServer[MixInRequestT, MixInAddressT]):
         children = self.active_children
         if not children:
             return
-        for pid, code in reap(children, block=blocking):
+        # A copy: server_close() may reap while the serving thread's last pass does.
+        for pid, code in reap(children.copy(), block=blocking):
             self.__forget_child(pid, code)
 
     def __forget_child(self, pid: int, code: int) -> None:
